@@ -1,0 +1,9 @@
+"""CLI commands: train."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to ``app``."""
