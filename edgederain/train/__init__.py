@@ -1,0 +1,1 @@
+"""Training side (PyTorch): datasets, synthetic rain, losses, the two-stage loop, checkpoints."""
