@@ -71,9 +71,13 @@ def _to_rgb8(img, path: Path, alpha: Policy, high_bit_depth: Policy) -> tuple[np
         if high_bit_depth == "refuse":
             raise ImageReadError(f"{path}: {mode} high-bit-depth grayscale refused")
         arr = np.asarray(img, dtype=np.float64)
-        peak = 65535.0 if mode.startswith("I") and arr.max(initial=0) > 255 else 255.0
-        if mode == "F":
-            peak = 1.0 if arr.max(initial=0) <= 1.0 else 255.0
+        top = arr.max(initial=0)
+        if mode.startswith("I;16"):
+            peak = 65535.0
+        elif mode == "I":
+            peak = 65535.0 if top > 255 else 255.0
+        else:  # "F": float grayscale, either [0, 1] or [0, 255]
+            peak = 1.0 if top <= 1.0 else 255.0
         gray = np.clip(np.rint(arr / peak * 255.0), 0, 255).astype(np.uint8)
         notes.append(f"{mode} grayscale scaled to 8 bits and replicated to RGB")
         return np.repeat(gray[..., None], 3, axis=2), notes
@@ -155,7 +159,10 @@ def write_image(
         raise ImageWriteError(f"{p}: output folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise ImageWriteError(f"{p}: output folder {folder} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=".edgederain-", suffix=p.suffix, dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".edgederain-", suffix=p.suffix, dir=folder)
+    except OSError as exc:
+        raise ImageWriteError(f"{p}: output folder {folder} is not writable ({exc.strerror})") from None
     os.close(fd)
     try:
         fmt = Image.registered_extensions()[p.suffix.lower()]

@@ -1,0 +1,127 @@
+"""Image reading/writing: odd files are converted with a note or refused with a reason."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edgederain.errors import ImageReadError, ImageWriteError
+from edgederain.io import list_images, read_image, write_image
+
+
+def _png16(path, arr: np.ndarray) -> None:
+    """Write a 16-bit-per-channel RGB PNG by hand (Pillow cannot)."""
+    h, w, _ = arr.shape
+    raw = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def rgb():
+    return np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+
+
+def test_rgb_png_round_trip(tmp_path, rgb):
+    p = write_image(tmp_path / "a.png", rgb)
+    img = read_image(p)
+    assert img.notes == () and np.array_equal(img.rgb, rgb) and img.format == "PNG"
+
+
+def test_grayscale_is_replicated_with_a_note(tmp_path, rgb):
+    Image.fromarray(rgb[..., 0], "L").save(tmp_path / "g.png")
+    img = read_image(tmp_path / "g.png")
+    assert img.rgb.shape == (20, 30, 3) and np.array_equal(img.rgb[..., 2], rgb[..., 0])
+    assert "grayscale" in img.notes[0]
+
+
+def test_rgba_alpha_is_dropped_with_a_note_or_refused(tmp_path, rgb):
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    img = read_image(tmp_path / "a.png")
+    assert np.array_equal(img.rgb, rgb) and "alpha" in img.notes[0]
+    with pytest.raises(ImageReadError, match="alpha"):
+        read_image(tmp_path / "a.png", alpha="refuse")
+
+
+def test_16bit_rgb_is_reduced_with_a_note_or_refused(tmp_path, rgb):
+    deep = np.minimum(rgb.astype(np.uint32) * 257 + 100, 65535).astype(np.uint16)
+    _png16(tmp_path / "d.png", deep)
+    img = read_image(tmp_path / "d.png")
+    assert np.abs(img.rgb.astype(int) - rgb.astype(int)).max() <= 1
+    assert "16-bit" in img.notes[0]
+    with pytest.raises(ImageReadError, match="16-bit"):
+        read_image(tmp_path / "d.png", high_bit_depth="refuse")
+
+
+def test_16bit_grayscale_is_scaled(tmp_path):
+    g = (np.arange(600, dtype=np.uint16).reshape(20, 30) * 100)
+    Image.fromarray(g).save(tmp_path / "g16.png")
+    img = read_image(tmp_path / "g16.png")
+    assert img.rgb.dtype == np.uint8 and img.rgb.shape == (20, 30, 3)
+    assert img.rgb.max() == round(59900 / 65535 * 255) and any("8 bits" in n for n in img.notes)
+
+
+def test_corrupt_truncated_empty_and_missing_files(tmp_path, rgb):
+    (tmp_path / "text.png").write_text("not an image")
+    write_image(tmp_path / "full.png", rgb)
+    data = (tmp_path / "full.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    for name, match in [("text.png", "not a readable image"), ("cut.png", "truncated"),
+                        ("empty.jpg", "empty"), ("nope.png", "no such file")]:
+        with pytest.raises(ImageReadError, match=match) as exc:
+            read_image(tmp_path / name)
+        assert name in str(exc.value)
+
+
+def test_write_refuses_inputs_bad_arrays_and_unwritable_folders(tmp_path, rgb):
+    src = write_image(tmp_path / "in.png", rgb)
+    with pytest.raises(ImageWriteError, match="overwrite an input"):
+        write_image(tmp_path / "." / "in.png", rgb, protect=[src])
+    with pytest.raises(ImageWriteError, match="H x W x 3 uint8"):
+        write_image(tmp_path / "x.png", rgb.astype(np.float32))
+    with pytest.raises(ImageWriteError, match="does not exist"):
+        write_image(tmp_path / "missing" / "x.png", rgb)
+    with pytest.raises(ImageWriteError, match="unsupported"):
+        write_image(tmp_path / "x.gif", rgb)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ImageWriteError, match="does not exist"):
+        write_image(tmp_path / "afile" / "x.png", rgb)
+
+
+def test_unwritable_folder_is_reported(tmp_path, rgb):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    # Root ignores folder permissions; /proc refuses new files for everyone.
+    target = (locked if not os.access(locked, os.W_OK) else Path("/proc")) / "x.png"
+    try:
+        with pytest.raises(ImageWriteError, match="not writable"):
+            write_image(target, rgb)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_writes_are_atomic_and_leave_no_temporaries(tmp_path, rgb):
+    write_image(tmp_path / "o.jpg", rgb)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jpg"]
+    assert read_image(tmp_path / "o.jpg").format == "JPEG"
+
+
+def test_list_images_sorts_naturally(tmp_path, rgb):
+    for n in (10, 2, 1):
+        write_image(tmp_path / f"{n}.png", rgb)
+    (tmp_path / "notes.txt").write_text("x")
+    assert [p.name for p in list_images(tmp_path)] == ["1.png", "2.png", "10.png"]
