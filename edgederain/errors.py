@@ -33,3 +33,31 @@ class ProviderError(EdgeDerainError, RuntimeError):
 
 class CheckpointError(EdgeDerainError, ValueError):
     """A checkpoint is missing, of the wrong type, or describes an unknown model."""
+
+
+class ExportError(EdgeDerainError, RuntimeError):
+    """An ONNX export could not be produced, or the exported model failed its precision's gate."""
+
+
+class CalibrationError(EdgeDerainError, ValueError):
+    """INT8 calibration data is missing, too small or unreadable, or quantization failed."""
+
+
+class VerificationError(EdgeDerainError, ValueError):
+    """A model or reference given to verification cannot be loaded or compared."""
+
+
+class DatasetError(EdgeDerainError, ValueError):
+    """A training or evaluation dataset is missing, empty, unpaired or inconsistent."""
+
+
+class ModelNotFoundError(EdgeDerainError, FileNotFoundError):
+    """No model file was given or found where one was expected."""
+
+
+class MissingDependencyError(EdgeDerainError, ImportError):
+    """An optional dependency (onnxruntime, PyAV, the OpenVINO plugin...) is not installed."""
+
+
+class ModelLoadError(EdgeDerainError, ValueError):
+    """A model file exists but ONNX Runtime cannot load it (not ONNX, corrupt, unsupported ops)."""

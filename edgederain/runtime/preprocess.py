@@ -64,9 +64,14 @@ def validate_frames(frames: np.ndarray, *, min_size: int = 1) -> FrameKind:
 def to_model_input(frames: np.ndarray, *, min_size: int = 1) -> tuple[np.ndarray, FrameKind]:
     """Validate and convert frames to a contiguous float32 N x 3 x H x W tensor in [0, 1]."""
     kind = validate_frames(frames, min_size=min_size)
+    return frames_to_tensor(frames, kind), kind
+
+
+def frames_to_tensor(frames: np.ndarray, kind: FrameKind) -> np.ndarray:
+    """Already validated frames -> contiguous float32 N x 3 x H x W in [0, 1]."""
     batch = frames if kind.batched else frames[None]
     x = batch.astype(np.float32) / 255.0 if kind.dtype == np.uint8 else batch
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32), kind
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 def from_model_output(y: np.ndarray, kind: FrameKind) -> np.ndarray:
