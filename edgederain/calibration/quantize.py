@@ -1,0 +1,178 @@
+"""Static INT8 quantization in QDQ format with ONNX Runtime's tooling.
+
+Settings (:class:`QuantizeConfig`), and what measurement on this network showed (see
+``benchmarks/int8_study.py`` and ``docs/export.md``):
+
+- ``method``: ``minmax`` / ``entropy`` / ``percentile`` calibration of activation ranges.
+- ``scheme``: ``u8s8`` (uint8 asymmetric activations, int8 symmetric per-channel weights) is the
+  CPU artifact: it runs faster than FP32 on x86 CPUs. ``s8s8`` (symmetric int8 for both) is the
+  TensorRT-style artifact; on the CPU provider it runs slower than FP32. They are different files.
+- ``keep_float``: node groups left in float (:data:`edgederain.calibration.nodes.KEEP_GROUPS`).
+  RLCN is always kept: quantizing its variance path destroys the RLCN map (whole-graph INT8 lost
+  20-30 dB against FP32 outputs). ``op_types`` restricts quantization to some op types
+  (e.g. only ``Conv``).
+- The calibration cache (ORT's JSON tensor ranges) is reused when the model, the calibration
+  frames and the range settings are unchanged; a key file next to it records what it was made
+  from, and a mismatch recalibrates instead of silently reusing stale ranges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import onnx
+
+from edgederain.calibration.nodes import KEEP_GROUPS, nodes_in_groups, op_counts
+from edgederain.calibration.ranges import calibrate_to_cache
+from edgederain.calibration.reader import CalibrationFrames
+from edgederain.errors import CalibrationError
+
+Method = Literal["minmax", "entropy", "percentile"]
+Scheme = Literal["u8s8", "s8s8"]
+METHODS: tuple[str, ...] = ("minmax", "entropy", "percentile")
+SCHEMES: tuple[str, ...] = ("u8s8", "s8s8")
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    """How to quantize; defaults are the measured best CPU settings."""
+
+    method: Method = "minmax"
+    scheme: Scheme = "u8s8"
+    per_channel: bool = True
+    keep_float: tuple[str, ...] = ("rlcn",)
+    exclude_nodes: tuple[str, ...] = ()
+    op_types: tuple[str, ...] | None = None
+    percentile: float = 99.999
+    cache: Path | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keep_float", tuple(self.keep_float))
+        object.__setattr__(self, "exclude_nodes", tuple(self.exclude_nodes))
+        if self.method not in METHODS:
+            raise CalibrationError(f"calibration method must be one of {METHODS}, got {self.method!r}")
+        if self.scheme not in SCHEMES:
+            raise CalibrationError(f"INT8 scheme must be one of {SCHEMES}, got {self.scheme!r}")
+        unknown = sorted(set(self.keep_float) - set(KEEP_GROUPS))
+        if unknown:
+            raise CalibrationError(f"unknown keep-float groups {unknown}; choose from {KEEP_GROUPS}")
+        if "rlcn" not in self.keep_float:
+            raise CalibrationError(
+                "RLCN must stay in float (its variance cancels catastrophically in INT8); "
+                "include 'rlcn' in keep_float"
+            )
+        if not 90.0 <= self.percentile < 100.0:
+            raise CalibrationError(f"percentile must be in [90, 100), got {self.percentile}")
+        if self.cache is not None:
+            object.__setattr__(self, "cache", Path(self.cache))
+
+    def range_settings(self) -> dict[str, Any]:
+        """The settings that change the calibrated ranges (part of the cache key)."""
+        return {"method": self.method, "percentile": self.percentile}
+
+
+@dataclass(frozen=True)
+class QuantizeResult:
+    """An INT8 model and how it was made (``settings`` goes into the contract)."""
+
+    model: onnx.ModelProto
+    kept_float: tuple[str, ...]
+    settings: dict[str, Any]
+    cache_hit: bool
+    seconds: float
+    op_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _ort_options(config: QuantizeConfig) -> dict[str, Any]:
+    from onnxruntime.quantization import CalibrationMethod, QuantType
+
+    methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+               "percentile": CalibrationMethod.Percentile}
+    symmetric = config.scheme == "s8s8"
+    extra = {"WeightSymmetric": True, "ActivationSymmetric": symmetric}
+    return dict(
+        calibrate_method=methods[config.method],
+        activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        per_channel=config.per_channel,
+        extra_options=extra,
+        op_types_to_quantize=list(config.op_types) if config.op_types else None,
+    )
+
+
+def _cache_key(model: onnx.ModelProto, frames: CalibrationFrames, config: QuantizeConfig) -> dict:
+    graph = hashlib.sha256(model.graph.SerializeToString()).hexdigest()
+    return {"graph_sha256": graph, "frames_sha256": frames.fingerprint(), **config.range_settings()}
+
+
+def _cached_ranges(model, frames, config, prepared: Path, workdir: Path) -> tuple[Path, bool]:
+    """Path of the ranges cache for this model/frames/settings, calibrating if needed."""
+    cache = config.cache or workdir / "ranges.json"
+    key_path = cache.with_name(cache.name + ".key.json")
+    key = _cache_key(model, frames, config)
+    if cache.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
+        return cache, True
+    cache.unlink(missing_ok=True)
+    calibrate_to_cache(prepared, frames, cache, method=config.method, percentile=config.percentile,
+                       workdir=workdir, progress=config.progress)
+    key_path.write_text(json.dumps(key, indent=1))
+    return cache, False
+
+
+def _preprocess(model: onnx.ModelProto, folder: Path) -> Path:
+    """ORT's quantization pre-processing: shape inference only (names and metadata kept)."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    raw, prepared = folder / "fp32.onnx", folder / "fp32_prepared.onnx"
+    onnx.save_model(model, str(raw), save_as_external_data=False)
+    # Symbolic shape inference fails on dynamic H/W ("Incomplete symbolic shape inference");
+    # ORT graph optimisation would rename nodes and drop the module metadata used to keep RLCN.
+    quant_pre_process(str(raw), str(prepared), skip_symbolic_shape=True, skip_optimization=True)
+    return prepared
+
+
+def quantize_model(
+    model: onnx.ModelProto, frames: CalibrationFrames, *, config: QuantizeConfig = QuantizeConfig()
+) -> QuantizeResult:
+    """Calibrate on ``frames`` and return the QDQ INT8 model (I/O stays float32)."""
+    from onnxruntime.quantization import QuantFormat, quantize_static
+
+    kept = tuple(dict.fromkeys(nodes_in_groups(model, config.keep_float) + list(config.exclude_nodes)))
+    if not nodes_in_groups(model, ["rlcn"]):
+        raise CalibrationError("no RLCN nodes found (graph lacks module info); quantize a model "
+                               "written by edgederain export")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="edgederain-int8-") as tmp:
+        prepared = _preprocess(model, Path(tmp))
+        cache, hit = _cached_ranges(model, frames, config, prepared, Path(tmp))
+        out = Path(tmp) / "int8.onnx"
+        try:
+            quantize_static(str(prepared), str(out), None, quant_format=QuantFormat.QDQ,
+                            nodes_to_exclude=list(kept), calibration_cache_path=cache,
+                            **_ort_options(config))
+        except (ValueError, RuntimeError) as exc:
+            raise CalibrationError(f"INT8 quantization failed: {exc}") from None
+        quantized = onnx.load(str(out))
+    settings = {
+        **config.range_settings(), "scheme": config.scheme, "per_channel": config.per_channel,
+        "keep_float": list(config.keep_float), "excluded_nodes": len(kept),
+        "op_types": list(config.op_types) if config.op_types else None,
+        "frames": len(frames), "crop": frames.crop, "frames_sha256": frames.fingerprint(),
+        "source": frames.source, "format": "QDQ",
+    }
+    return QuantizeResult(quantized, kept, settings, hit, time.perf_counter() - start, op_counts(quantized))
+
+
+def quantized_convs(model: onnx.ModelProto) -> tuple[int, int]:
+    """(convs fed by DequantizeLinear on both input and weight, all convs)."""
+    producer = {o: n.op_type for n in model.graph.node for o in n.output}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    qdq = [c for c in convs if all(producer.get(i) == "DequantizeLinear" for i in c.input[:2])]
+    return len(qdq), len(convs)

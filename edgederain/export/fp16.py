@@ -1,0 +1,94 @@
+"""FP16 conversion: weights and compute in FP16, I/O float32, RLCN and overflowing nodes in FP32.
+
+Two converters exist and both are supported (``Fp16Backend``): ``"ort"``
+(``onnxruntime.transformers.float16``) and ``"onnxconverter"`` (``onnxconverter_common.float16``).
+Both run with ``keep_io_types=True`` (the contract's I/O stays float32) and a node block list.
+
+What stays FP32:
+
+- RLCN, always: its variance ``S2 - S1**2 / N`` cancels catastrophically in FP16 (NaN on this
+  network).
+- Any node whose FP32 output exceeds :data:`OVERFLOW_LIMIT` in magnitude on the probe inputs
+  (natural-looking frames and the extreme inputs), found by :func:`overflowing_nodes`. FP16's
+  largest finite value is 65504; the limit leaves headroom for inputs not probed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Mapping, Sequence
+
+import numpy as np
+import onnx
+
+from edgederain.calibration.nodes import nodes_in_groups
+from edgederain.errors import ExportError
+
+Fp16Backend = Literal["ort", "onnxconverter"]
+FP16_BACKENDS: tuple[str, ...] = ("ort", "onnxconverter")
+OVERFLOW_LIMIT = 4096.0
+
+
+def _float_tensors(model: onnx.ModelProto) -> dict[str, onnx.ValueInfoProto]:
+    inferred = onnx.shape_inference.infer_shapes(model)
+    infos = list(inferred.graph.value_info) + list(inferred.graph.output)
+    return {v.name: v for v in infos if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
+
+
+def node_output_peaks(model: onnx.ModelProto, inputs: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Largest |value| each float node output reaches over ``inputs`` (by node name)."""
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    floats = _float_tensors(model)
+    existing = {o.name for o in probe.graph.output}
+    watched = {o: n.name for n in probe.graph.node for o in n.output if o in floats}
+    probe.graph.output.extend(floats[o] for o in watched if o not in existing)
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    input_name = session.get_inputs()[0].name
+    peaks: dict[str, float] = {}
+    for x in inputs.values():
+        for tensor_name, value in zip(names, session.run(names, {input_name: x})):
+            if tensor_name in watched and value.size:
+                node = watched[tensor_name]
+                peak = float(np.nanmax(np.abs(value)))
+                peaks[node] = max(peaks.get(node, 0.0), peak)
+    return peaks
+
+
+def overflowing_nodes(
+    model: onnx.ModelProto, inputs: Mapping[str, np.ndarray], *, limit: float = OVERFLOW_LIMIT
+) -> list[str]:
+    """Nodes whose FP32 outputs exceed ``limit`` in magnitude on ``inputs``."""
+    return sorted(name for name, peak in node_output_peaks(model, inputs).items() if peak > limit)
+
+
+def convert_fp16(
+    model: onnx.ModelProto,
+    *,
+    keep_fp32: Sequence[str] = (),
+    backend: Fp16Backend = "ort",
+) -> onnx.ModelProto:
+    """FP16 copy of ``model`` with float32 I/O; RLCN and the ``keep_fp32`` nodes stay FP32."""
+    if backend not in FP16_BACKENDS:
+        raise ExportError(f"unknown FP16 converter {backend!r}; choose one of {FP16_BACKENDS}")
+    rlcn = nodes_in_groups(model, ["rlcn"])
+    if not rlcn:
+        raise ExportError(
+            "no RLCN nodes found in the graph (no module information on its nodes); "
+            "export it with edgederain export so RLCN can be kept in FP32"
+        )
+    block = sorted(set(rlcn) | set(keep_fp32))
+    source = onnx.ModelProto()
+    source.CopyFrom(model)
+    if backend == "ort":
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+    else:
+        from onnxconverter_common.float16 import convert_float_to_float16
+    try:
+        converted = convert_float_to_float16(source, keep_io_types=True, node_block_list=block)
+    except Exception as exc:  # noqa: BLE001 - converters raise assorted errors on odd graphs
+        raise ExportError(f"FP16 conversion with the {backend!r} converter failed: {exc}") from None
+    onnx.checker.check_model(converted)
+    return converted
