@@ -99,3 +99,48 @@ def load_derain_model(path: str | os.PathLike) -> tuple[DerainNet, dict[str, Any
         raise CheckpointError(f"{path}: weights do not match the stored config ({exc})") from None
     model.eval()
     return model, data
+
+
+def load_autoencoder(path: str | os.PathLike) -> tuple[RainAutoencoder, dict[str, Any]]:
+    """Rebuild the RainAutoencoder stored in a stage-1 checkpoint, in eval mode."""
+    data = read_checkpoint(path)
+    if data["kind"] != "autoencoder":
+        raise CheckpointError(
+            f"{path}: holds a {data['kind']} network, not the rain autoencoder; "
+            "pass the stage-1 checkpoint (ae_final.pt)"
+        )
+    model = RainAutoencoder(data["config"])
+    try:
+        model.load_state_dict(data["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not match the stored config ({exc})") from None
+    model.eval()
+    return model, data
+
+
+def rng_state() -> dict[str, Any]:
+    """Process RNG states (torch, CUDA when present, numpy's legacy global, Python's)."""
+    import random
+
+    import numpy as np
+
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Inverse of :func:`rng_state` (missing entries are left alone)."""
+    import random
+
+    import numpy as np
+
+    if "torch" in state:
+        torch.set_rng_state(state["torch"])
+    if "numpy" in state:
+        np.random.set_state(state["numpy"])
+    if "python" in state:
+        random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,191 @@
+"""Training configuration: one frozen dataclass, read from TOML or JSON, overridden by CLI flags.
+
+Defaults are the thesis's (MODEL_SPEC section 4.1): Adam at 1e-3, learning rate x0.2 at 25 / 50 /
+75 % of each stage's schedule, batch 4, 96 x 96 crops, gradient-norm clipping at 5, 100 epochs per
+stage. A schedule is given in epochs or in iterations (never both). Data is either paired folders
+(``data``) or synthetic rain (``rain`` preset) drawn fresh over clean ``backgrounds``.
+
+Relative paths are taken relative to the working directory. Every run writes the resolved
+config (absolute paths, model config expanded) to ``<out_dir>/config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from edgederain.errors import ConfigError
+from edgederain.model.config import ModelConfig, get_preset
+from edgederain.train.pairs import LAYOUTS
+from edgederain.train.synth import RainConfig, get_rain_preset
+
+Stage = Literal["both", "ae", "derain"]
+Amp = Literal["off", "bf16"]
+Device = Literal["auto", "cpu", "cuda"]
+STAGES = ("both", "ae", "derain")
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _positive(cfg: "TrainConfig", *names: str) -> None:
+    for name in names:
+        if getattr(cfg, name) <= 0:
+            raise ConfigError(f"{name} must be > 0, got {getattr(cfg, name)}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; see ``configs/*.toml`` for annotated examples."""
+
+    model: str | dict = "thesis"  # preset name or a ModelConfig dict
+    stage: Stage = "both"
+    out_dir: str = "runs/train"
+    # data
+    data: tuple[str, ...] = ()  # paired folders; empty -> synthetic rain over backgrounds
+    layout: str = "auto"
+    clean_side: str = "left"
+    backgrounds: tuple[str, ...] = ("../shared/data/backgrounds",)
+    rain: str | dict = "light"  # rain preset name or a RainConfig dict
+    max_side: int = 512
+    holdout_every: int = 20  # every n-th background is kept for validation only
+    crop: int = 96
+    batch_size: int = 4
+    flip: bool = True
+    # schedule (per stage; None + None -> 100 epochs)
+    ae_epochs: int | None = None
+    ae_iterations: int | None = None
+    derain_epochs: int | None = None
+    derain_iterations: int | None = None
+    lr: float = 1e-3
+    milestones: tuple[float, ...] = (0.25, 0.5, 0.75)
+    gamma: float = 0.2
+    grad_clip: float = 5.0
+    # loss (stage 2)
+    w_embedding: float = 0.02
+    w_attention: float = 0.1
+    w_image: float = 1.0
+    mask_threshold: float = 1e-3
+    # stage 2 alone: the trained autoencoder
+    ae_checkpoint: str | None = None
+    # validation, logging, checkpoints
+    val_data: str | None = None  # paired folder; None -> held-out backgrounds with fixed rain
+    val_count: int = 16
+    val_crop: int = 192  # 0 = full images
+    val_every: int = 500
+    checkpoint_every: int = 250
+    log_every: int = 10
+    # compute
+    amp: Amp = "off"
+    channels_last: bool = False
+    device: Device = "auto"
+    threads: int = 0  # 0 = torch's default
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("data", "backgrounds", "milestones"):
+            value = getattr(self, name)
+            if isinstance(value, (str, float, int)):
+                raise ConfigError(f"{name} must be a list, got {value!r}")
+            object.__setattr__(self, name, tuple(value))
+        _choice("stage", self.stage, STAGES)
+        _choice("amp", self.amp, ("off", "bf16"))
+        _choice("device", self.device, ("auto", "cpu", "cuda"))
+        _choice("layout", self.layout, LAYOUTS)
+        _choice("clean_side", self.clean_side, ("left", "right"))
+        _positive(self, "crop", "batch_size", "lr", "gamma", "grad_clip", "val_every")
+        _positive(self, "checkpoint_every", "log_every", "val_count")
+        if any(not 0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
+            raise ConfigError(f"milestones are increasing fractions of the schedule in (0, 1), got {self.milestones}")
+        for stage in ("ae", "derain"):
+            epochs, iters = getattr(self, f"{stage}_epochs"), getattr(self, f"{stage}_iterations")
+            if epochs is not None and iters is not None:
+                raise ConfigError(f"give {stage}_epochs or {stage}_iterations, not both")
+            if (epochs is not None and epochs <= 0) or (iters is not None and iters <= 0):
+                raise ConfigError(f"{stage} schedule length must be > 0")
+        crop_multiple = self.model_config().size_multiple
+        for name in ("crop", "val_crop"):
+            if getattr(self, name) % crop_multiple:
+                raise ConfigError(f"{name} must be a multiple of {crop_multiple}, got {getattr(self, name)}")
+        self.rain_config()  # validates
+
+    def model_config(self) -> ModelConfig:
+        if isinstance(self.model, str):
+            return get_preset(self.model)
+        if isinstance(self.model, ModelConfig):
+            return self.model
+        return ModelConfig.from_dict(dict(self.model))
+
+    def rain_config(self) -> RainConfig:
+        if isinstance(self.rain, str):
+            return get_rain_preset(self.rain)
+        return RainConfig.from_dict(dict(self.rain))
+
+    def schedule(self, stage: Literal["ae", "derain"]) -> tuple[Literal["epochs", "iterations"], int]:
+        iters = getattr(self, f"{stage}_iterations")
+        if iters is not None:
+            return "iterations", iters
+        epochs = getattr(self, f"{stage}_epochs")
+        return "epochs", 100 if epochs is None else epochs
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with ``changes`` applied (validated again); ``None`` values are ignored."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for name in ("data", "backgrounds", "milestones"):
+            d[name] = list(d[name])
+        return d
+
+    def resolved(self) -> dict[str, Any]:
+        """JSON-ready dict with absolute paths and the model/rain configs expanded."""
+        d = self.to_dict()
+        d["model"] = self.model_config().to_dict()
+        d["rain"] = self.rain_config().to_dict()
+        d["data"] = [str(Path(p).resolve()) for p in self.data]
+        d["backgrounds"] = [str(Path(p).resolve()) for p in self.backgrounds]
+        for name in ("out_dir", "val_data", "ae_checkpoint"):
+            if d[name] is not None:
+                d[name] = str(Path(d[name]).resolve())
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown training config keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Read a ``.toml`` or ``.json`` training config (unknown keys are errors)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: training config not found")
+    suffix = p.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise ConfigError(f"{p}: config must be a .toml or .json file")
+    try:
+        if suffix == ".json":
+            data = json.loads(p.read_text())
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                raise ConfigError(f"{p}: TOML configs need Python >= 3.11; use a .json config") from None
+            data = tomllib.loads(p.read_text())
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"{p}: cannot parse ({exc})") from None
+    return TrainConfig.from_dict(data)
+
+
+__all__ = ["Amp", "Device", "STAGES", "Stage", "TrainConfig", "load_train_config"]

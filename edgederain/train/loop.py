@@ -1,0 +1,199 @@
+"""The two-stage training loop: stage 1 rain autoencoder, stage 2 derain network (thesis ch. 3).
+
+``train(config)`` runs the stages ``config.stage`` asks for (``both`` = AE then derain, with the
+AE decoder transferred into the derain network before stage 2). Each stage:
+
+- Adam (lr 1e-3), MultiStepLR x``gamma`` at the ``milestones`` fractions of the stage's
+  iterations (stepped per iteration), gradient-norm clipping, optional bf16 autocast for the
+  forward pass (losses in FP32; RLCN disables autocast for itself).
+- Batches come from :func:`edgederain.train.data.batch_for_step`, a pure function of
+  (seed, step), so a resumed run sees exactly the batches of an uninterrupted one.
+- Writes into ``out_dir``: ``config.json`` (resolved config), ``<stage>_last.pt`` every
+  ``checkpoint_every`` steps and on Ctrl-C (model, optimizer, scheduler, step, RNG state, config),
+  ``<stage>_final.pt`` when the stage completes, ``derain_best.pt`` whenever validation PSNR
+  improves, and ``<stage>_log.csv`` (loss terms, learning rate, speed, validation metrics).
+- ``resume=True`` skips completed stages and continues from ``<stage>_last.pt`` bit for bit
+  (same batches, same optimizer state, same weights as if never interrupted).
+
+Note:
+    In stage 2 the frozen autoencoder runs in eval mode under ``no_grad`` (its BatchNorm uses the
+    running statistics from stage 1). Official ECNet leaves it in train mode (batch statistics);
+    at batch 4 eval mode is the more stable choice (MODEL_SPEC section 1).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+import torch
+
+from edgederain.errors import CheckpointError, ConfigError
+from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
+from edgederain.model.net import DerainNet
+from edgederain.train.checkpoint import load_autoencoder, read_checkpoint
+from edgederain.train.config import TrainConfig
+from edgederain.train.data import PairSource, steps_per_epoch
+from edgederain.train.losses import LossWeights, autoencoder_loss, derain_loss
+from edgederain.train.runner import StageRunner
+from edgederain.train.setup import Compute, build_datasets
+from edgederain.train.validation import validate_autoencoder, validate_derain
+
+StageName = Literal["ae", "derain"]
+StepFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
+
+
+@dataclass
+class StageResult:
+    """What one stage did."""
+
+    stage: StageName
+    steps: int
+    total: int
+    completed: bool
+    last_metrics: dict[str, float] = field(default_factory=dict)
+    best_score: float | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    stages: list[StageResult]
+
+
+def total_iterations(config: TrainConfig, stage: StageName, dataset: PairSource) -> int:
+    unit, n = config.schedule(stage)
+    return n if unit == "iterations" else n * steps_per_epoch(dataset, config.batch_size)
+
+
+def _ae_step(ae: RainAutoencoder, compute: Compute) -> StepFn:
+    def step(rainy: torch.Tensor, clean: torch.Tensor):
+        rain = compute.format(2.0 * (rainy - clean))
+        with compute.autocast():
+            recon, _ = ae(rain)
+        loss = autoencoder_loss(recon, rain)
+        return loss, {"loss": float(loss.detach())}
+
+    return step
+
+
+def _derain_step(net: DerainNet, ae: RainAutoencoder, compute: Compute, weights: LossWeights) -> StepFn:
+    def step(rainy: torch.Tensor, clean: torch.Tensor):
+        with compute.autocast():
+            out = net(rainy)
+            with torch.no_grad():
+                z_ideal = ae.encode(compute.format(2.0 * (rainy - clean)))
+        return derain_loss(out, rainy, clean, z_ideal, weights=weights)
+
+    return step
+
+
+def _weights(config: TrainConfig) -> LossWeights:
+    return LossWeights(config.w_embedding, config.w_attention, config.w_image, config.mask_threshold)
+
+
+def _stage_ae(config, compute, train, val, **kw) -> tuple[StageResult, RainAutoencoder]:
+    torch.manual_seed(config.seed)
+    ae = compute.prepare(RainAutoencoder(config.model_config()))
+    runner = StageRunner(
+        "ae", ae, _ae_step(ae, compute), lambda: validate_autoencoder(ae, val, compute),
+        config=config, compute=compute, dataset=train,
+        total=total_iterations(config, "ae", train), score_key="neg_mse", val_keys=("mse",),
+    )
+    result = runner.run(**kw)
+    return result, ae
+
+
+def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoencoder:
+    own = Path(config.out_dir) / "ae_final.pt"
+    path = Path(config.ae_checkpoint) if config.ae_checkpoint else own
+    if not path.is_file():
+        raise ConfigError(
+            f"stage 2 needs the trained autoencoder: {path} not found; run stage 'ae' (or 'both') "
+            "first, or set ae_checkpoint / --ae-checkpoint"
+        )
+    ae, _ = load_autoencoder(path)
+    if ae.config.widths != config.model_config().widths:
+        raise CheckpointError(
+            f"{path}: autoencoder widths {ae.config.widths} differ from the model's "
+            f"{config.model_config().widths}; train the AE with the same model preset"
+        )
+    return compute.prepare(ae)
+
+
+def _stage_derain(config, compute, train, val, **kw) -> StageResult:
+    ae = _autoencoder_for_stage2(config, compute).eval()
+    for p in ae.parameters():
+        p.requires_grad_(False)
+    torch.manual_seed(config.seed + 1)
+    net = DerainNet(config.model_config())
+    transfer_decoder(ae, net)
+    net = compute.prepare(net)
+    runner = StageRunner(
+        "derain", net, _derain_step(net, ae, compute, _weights(config)),
+        lambda: validate_derain(net, val, compute),
+        config=config, compute=compute, dataset=train,
+        total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=("psnr_rgb", "psnr_y"),
+        extra={"autoencoder": ae.state_dict()},
+    )
+    return runner.run(**kw)
+
+
+def _check_out_dir(config: TrainConfig, resume: bool) -> Path:
+    out = Path(config.out_dir)
+    existing = sorted(p.name for p in out.glob("*.pt")) if out.is_dir() else []
+    if existing and not resume:
+        raise ConfigError(
+            f"{out} already holds checkpoints ({', '.join(existing)}); pass --resume to continue "
+            "that run, or choose another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _write_config(config: TrainConfig, out: Path, resume: bool) -> None:
+    path = out / "config.json"
+    resolved = config.resolved()
+    if resume and path.is_file():
+        before = json.loads(path.read_text())
+        changed = sorted(k for k in resolved if before.get(k) != resolved[k] and k not in ("stage",))
+        if changed:
+            raise ConfigError(
+                f"--resume with a different config than {path} (changed: {', '.join(changed)}); "
+                "resume with the same settings, or start a new run in another --out"
+            )
+    path.write_text(json.dumps(resolved, indent=2) + "\n")
+
+
+def train(
+    config: TrainConfig, *, resume: bool = False, stop_after: int | None = None, progress: bool = True
+) -> TrainResult:
+    """Run the configured stage(s); see the module docstring. ``stop_after`` simulates an interrupt."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = _check_out_dir(config, resume)
+    _write_config(config, out, resume)
+    compute = Compute.from_config(config)
+    train_source, val = build_datasets(config)
+    kw = dict(resume=resume, stop_after=stop_after, progress=progress)
+    results: list[StageResult] = []
+    if config.stage in ("both", "ae"):
+        ae_result, _ = _stage_ae(config, compute, train_source, val, **kw)
+        results.append(ae_result)
+        if not ae_result.completed:
+            return TrainResult(out, results)
+    if config.stage in ("both", "derain"):
+        results.append(_stage_derain(config, compute, train_source, val, **kw))
+    return TrainResult(out, results)
+
+
+def read_training_state(path: str | Path) -> dict:
+    """The step / stage / metrics recorded in a training checkpoint (for status displays)."""
+    data = read_checkpoint(path)
+    return {k: data.get(k) for k in ("stage", "step", "total", "metrics", "best_score")}
+
+
+__all__ = ["StageResult", "TrainResult", "read_training_state", "total_iterations", "train"]

@@ -1,0 +1,163 @@
+"""One training stage's iteration loop: optimise, log, validate, checkpoint, resume.
+
+A :class:`StageRunner` owns the optimizer (Adam), the schedule (MultiStepLR stepped per
+iteration) and the files of its stage in ``out_dir`` (``<stage>_last.pt``, ``<stage>_final.pt``,
+``<stage>_best.pt``, ``<stage>_log.csv``). Checkpoints hold everything needed to continue bit for
+bit: model, optimizer and scheduler state, the step, RNG states and the resolved config.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from edgederain.errors import CheckpointError
+from edgederain.train.checkpoint import read_checkpoint, restore_rng_state, rng_state, save_checkpoint
+from edgederain.train.config import TrainConfig
+from edgederain.train.csvlog import CsvLog
+from edgederain.train.data import PairSource, batch_for_step
+from edgederain.train.setup import Compute
+
+
+class StageRunner:
+    """Runs stage ``name`` of a training config; see :meth:`run`."""
+
+    def __init__(
+        self,
+        name: str,
+        model: nn.Module,
+        step_fn: Callable,
+        validate: Callable[[], dict[str, float]],
+        *,
+        config: TrainConfig,
+        compute: Compute,
+        dataset: PairSource,
+        total: int,
+        score_key: str,
+        val_keys: tuple[str, ...] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.name, self.model, self.step_fn, self.validate = name, model, step_fn, validate
+        self.config, self.compute, self.dataset, self.total = config, compute, dataset, total
+        self.score_key, self.val_keys, self.extra = score_key, val_keys, extra or {}
+        out = Path(config.out_dir)
+        self.last, self.final = out / f"{name}_last.pt", out / f"{name}_final.pt"
+        self.best = out / f"{name}_best.pt"
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        milestones = sorted({max(1, round(f * total)) for f in config.milestones})
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones, gamma=config.gamma)
+        self.step = 0
+        self.best_score: float | None = None
+        self.metrics: dict[str, float] = {}
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def _save(self, path: Path, *, full: bool = True) -> None:
+        state: dict[str, Any] = {
+            "stage": self.name,
+            "step": self.step,
+            "total": self.total,
+            "metrics": dict(self.metrics),
+            "best_score": self.best_score,
+            "train_config": self.config.resolved(),
+        }
+        if full:
+            state.update(
+                optimizer=self.optimizer.state_dict(),
+                scheduler=self.scheduler.state_dict(),
+                rng=rng_state(),
+                **self.extra,
+            )
+        save_checkpoint(path, self.model, **state)
+
+    def _load(self, path: Path) -> None:
+        data = read_checkpoint(path)
+        if data.get("stage") != self.name or data.get("total") != self.total:
+            raise CheckpointError(
+                f"{path}: belongs to stage {data.get('stage')!r} with {data.get('total')} iterations, "
+                f"not {self.name!r} with {self.total}; resume with the run's original config"
+            )
+        self.model.load_state_dict(data["model"])
+        if "optimizer" in data:
+            self.optimizer.load_state_dict(data["optimizer"])
+            self.scheduler.load_state_dict(data["scheduler"])
+            restore_rng_state(data["rng"])
+        self.step, self.best_score = int(data["step"]), data.get("best_score")
+        self.metrics = dict(data.get("metrics") or {})
+
+    # -- one iteration -----------------------------------------------------------------------
+    def _iterate(self) -> dict[str, float]:
+        rainy, clean = batch_for_step(
+            self.dataset, self.step, batch_size=self.config.batch_size, seed=self.config.seed
+        )
+        rainy, clean = self.compute.tensor(rainy), self.compute.tensor(clean)
+        loss, terms = self.step_fn(rainy, clean)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"{self.name} loss is {float(loss)} at step {self.step}; lower lr or turn off amp, "
+                f"then --resume from {self.last}"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return {**terms, "grad_norm": float(norm)}
+
+    def _validate(self) -> dict[str, float]:
+        metrics = self.validate()
+        self.metrics = metrics
+        score = metrics[self.score_key]
+        if self.best_score is None or score > self.best_score:
+            self.best_score = score
+            self._save(self.best, full=False)
+        return metrics
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self, *, resume: bool, stop_after: int | None = None, progress: bool = True):
+        from edgederain.train.loop import StageResult
+
+        if resume and self.final.is_file():
+            self._load(self.final)
+            return StageResult(self.name, self.step, self.total, True, self.metrics, self.best_score)
+        if resume and self.last.is_file():
+            self._load(self.last)
+        self.model.train()
+        log = CsvLog(Path(self.config.out_dir) / f"{self.name}_log.csv", keep_until=self.step, val_keys=self.val_keys)
+        start = time.perf_counter()
+        first = self.step
+        bar = tqdm(total=self.total, initial=self.step, desc=self.name, disable=not progress, dynamic_ncols=True)
+        try:
+            while self.step < self.total:
+                if stop_after is not None and self.step >= stop_after:
+                    self._save(self.last)
+                    return StageResult(self.name, self.step, self.total, False, self.metrics, self.best_score,
+                                       time.perf_counter() - start)
+                terms = self._iterate()
+                log.add(terms)
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items() if k != "grad_norm"}, refresh=False)
+                val = self._validate() if self.step % self.config.val_every == 0 or self.step == self.total else None
+                if val is not None or self.step % self.config.log_every == 0:
+                    elapsed = time.perf_counter() - start
+                    log.write(self.step, lr=self.scheduler.get_last_lr()[0], elapsed=elapsed,
+                              it_per_s=(self.step - first) / max(elapsed, 1e-9), val=val)
+                if self.step % self.config.checkpoint_every == 0:
+                    self._save(self.last)
+        except KeyboardInterrupt:
+            self._save(self.last)
+            bar.close()
+            raise
+        bar.close()
+        self._save(self.last)
+        self._save(self.final)
+        return StageResult(self.name, self.step, self.total, True, self.metrics, self.best_score,
+                           time.perf_counter() - start)
+
+
+__all__ = ["StageRunner"]

@@ -1,0 +1,149 @@
+"""What a run needs besides the loop: compute device and precision, datasets, validation pairs.
+
+- :class:`Compute` moves batches and models to the device (CUDA when present unless told
+  otherwise), applies ``channels_last`` and opens the bf16 autocast region for forward passes.
+- :func:`build_datasets` returns the training source (paired folders, or fresh synthetic rain over
+  the clean backgrounds minus a held-out share) and a fixed list of validation pairs: the first
+  ``val_count`` pairs of ``val_data`` (centre-cropped to ``val_crop``), or fixed synthetic rain on
+  the held-out backgrounds (seeded, never seen in training).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgederain.errors import ConfigError, DatasetError
+from edgederain.train.config import TrainConfig
+from edgederain.train.data import (
+    PairedDataset,
+    PairSource,
+    SyntheticRainDataset,
+    list_backgrounds,
+    split_holdout,
+)
+from edgederain.train.pairs import find_pairs, load_pair
+
+ValPairs = list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Device, autocast and memory format of a run."""
+
+    device: torch.device
+    bf16: bool = False
+    channels_last: bool = False
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> "Compute":
+        if config.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("device 'cuda' requested but CUDA is not available; use 'auto' or 'cpu'")
+        use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+        return cls(torch.device("cuda" if use_cuda else "cpu"), config.amp == "bf16", config.channels_last)
+
+    def tensor(self, batch: np.ndarray) -> torch.Tensor:
+        """N x H x W x 3 uint8 -> N x 3 x H x W float in [0, 1] on the device."""
+        t = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        return self.format(t)
+
+    def format(self, t: torch.Tensor) -> torch.Tensor:
+        return t.contiguous(memory_format=torch.channels_last) if self.channels_last else t.contiguous()
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        model.to(self.device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        return model
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            yield
+
+
+class ConcatSource:
+    """Several pair sources seen as one (indices run through them in order)."""
+
+    def __init__(self, sources: Sequence[PairSource]) -> None:
+        self.sources = list(sources)
+        self.offsets = np.cumsum([0] + [len(s) for s in self.sources])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def sample(self, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+        k = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        return self.sources[k].sample(epoch, index - int(self.offsets[k]))
+
+
+def _centre(img: np.ndarray, size: int, multiple: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    th, tw = (min(size, h), min(size, w)) if size else (h, w)
+    th, tw = th - th % multiple, tw - tw % multiple
+    top, left = (h - th) // 2, (w - tw) // 2
+    return img[top : top + th, left : left + tw]
+
+
+def _val_from_folder(config: TrainConfig, multiple: int) -> ValPairs:
+    pairs = find_pairs(config.val_data, layout=config.layout, clean_side=config.clean_side)
+    out = []
+    for pair in pairs[: config.val_count]:
+        rainy, clean = load_pair(pair)
+        out.append((_centre(rainy, config.val_crop, multiple), _centre(clean, config.val_crop, multiple)))
+    return out
+
+
+def _val_synthetic(config: TrainConfig, held: list[Path], fallback: list[Path]) -> ValPairs:
+    source = SyntheticRainDataset(
+        held or fallback,
+        rain=config.rain_config(),
+        crop=config.val_crop or 256,
+        seed=config.seed + 7919,
+        flip=False,
+        max_side=config.max_side,
+    )
+    n = len(source)
+    return [source.sample(i // n, i % n) for i in range(config.val_count)]
+
+
+def build_datasets(config: TrainConfig) -> tuple[PairSource, ValPairs]:
+    """(training source, validation pairs) for ``config``."""
+    multiple = config.model_config().size_multiple
+    if config.data:
+        sources = [
+            PairedDataset(
+                root, crop=config.crop, seed=config.seed, flip=config.flip,
+                layout=config.layout, clean_side=config.clean_side,
+            )
+            for root in config.data
+        ]
+        train: PairSource = sources[0] if len(sources) == 1 else ConcatSource(sources)
+        held: list[Path] = []
+        fallback: list[Path] = []
+    else:
+        backgrounds = list_backgrounds(config.backgrounds)
+        fallback = backgrounds
+        bg_train, held = split_holdout(backgrounds, every=config.holdout_every)
+        if not bg_train:
+            raise DatasetError("every background was held out; raise holdout_every or add images")
+        train = SyntheticRainDataset(
+            bg_train, rain=config.rain_config(), crop=config.crop, seed=config.seed,
+            flip=config.flip, max_side=config.max_side,
+        )
+    if config.val_data:
+        val = _val_from_folder(config, multiple)
+    elif config.data:
+        raise ConfigError("training on paired folders needs val_data (a paired folder for validation)")
+    else:
+        val = _val_synthetic(config, held, fallback)
+    return train, val
+
+
+__all__ = ["Compute", "ConcatSource", "ValPairs", "build_datasets"]
