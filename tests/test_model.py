@@ -43,8 +43,14 @@ def _check_forward_backward(name: str, shape: tuple[int, ...]) -> None:
     assert len(out.steps) == net.config.iterations
     loss = out.derained.mean() + out.embedding.mean() + sum(a.mean() for a in out.attention)
     loss.backward()
-    missing = [k for k, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-    assert missing == []
+    params = dict(net.named_parameters())
+    assert [k for k, p in params.items() if p.grad is None] == []
+    assert all(torch.isfinite(p.grad).all() for p in params.values())
+    # A channel-attention squeeze unit can sit behind a ReLU that is dead for this one input
+    # at initialisation (zero gradient, legitimately); everything else must get a signal.
+    zero = [k for k, p in params.items() if not p.grad.abs().sum() > 0]
+    assert all(".ca." in k for k in zero), zero
+    assert len(zero) < 0.1 * len(params)
 
 
 @pytest.mark.parametrize("name", ["thesis", "thesis-lstm", "tiny", "tiny-lstm"])
