@@ -44,9 +44,7 @@ class ParityResult:
     passed: bool
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["psnr_db"] = _json_float(self.psnr_db)
-        return d
+        return {k: _json_float(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
 def _json_float(v: float) -> float | str:

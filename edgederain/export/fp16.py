@@ -64,6 +64,29 @@ def overflowing_nodes(
     return sorted(name for name, peak in node_output_peaks(model, inputs).items() if peak > limit)
 
 
+def topological_sort(graph: onnx.GraphProto) -> None:
+    """Reorder ``graph.node`` so every node comes after its inputs' producers (in place).
+
+    The converters append their input/output Casts at the end of the node list; ONNX Runtime
+    sorts at load time, but the ONNX checker and other consumers require a sorted graph.
+    """
+    available = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        ready = [n for n in pending if all(i in available for i in n.input)]
+        if not ready:
+            raise ExportError("FP16 graph has a cycle or an input no node produces")
+        for n in ready:
+            available.update(n.output)
+        ordered.extend(ready)
+        pending = [n for n in pending if not all(i in available for i in n.input) or n not in ready]
+    new = [onnx.NodeProto() for _ in ordered]
+    for dst, src in zip(new, ordered):
+        dst.CopyFrom(src)
+    del graph.node[:]
+    graph.node.extend(new)
+
+
 def convert_fp16(
     model: onnx.ModelProto,
     *,
@@ -90,5 +113,6 @@ def convert_fp16(
         converted = convert_float_to_float16(source, keep_io_types=True, node_block_list=block)
     except Exception as exc:  # noqa: BLE001 - converters raise assorted errors on odd graphs
         raise ExportError(f"FP16 conversion with the {backend!r} converter failed: {exc}") from None
+    topological_sort(converted.graph)
     onnx.checker.check_model(converted)
     return converted

@@ -36,6 +36,14 @@ def _max_change(a: onnx.ModelProto, b: onnx.ModelProto, inputs: Mapping[str, np.
     return max(float(np.max(np.abs(ra(x) - rb(x)))) for x in inputs.values())
 
 
+def _restore_node_metadata(source: onnx.ModelProto, target: onnx.ModelProto) -> None:
+    """onnxsim drops node ``metadata_props`` (the module paths); copy them back by node name."""
+    props = {n.name: list(n.metadata_props) for n in source.graph.node if n.metadata_props}
+    for node in target.graph.node:
+        if node.name in props and not node.metadata_props:
+            node.metadata_props.extend(props[node.name])
+
+
 def simplify_if_equal(
     model: onnx.ModelProto, probe_inputs: Mapping[str, np.ndarray], *, tolerance: float = TOLERANCE
 ) -> SimplifyResult:
@@ -49,6 +57,7 @@ def simplify_if_equal(
         return SimplifyResult(model, False, before, before, None, f"onnxsim failed: {exc}")
     if not ok:
         return SimplifyResult(model, False, before, before, None, "onnxsim's own check failed")
+    _restore_node_metadata(model, simplified)
     change = _max_change(model, simplified, probe_inputs)
     after = len(simplified.graph.node)
     if change > tolerance:
