@@ -1,0 +1,235 @@
+"""Derain image files, folders, globs and video files: the engine behind ``edgederain derain``.
+
+Inputs: a file, a folder (its images and videos, not recursive), or a glob pattern. Outputs go to
+a folder (created if missing) under the input's name, with the input's suffix unless ``suffix``
+is given; a single input may instead name an output file. Every item ends as one
+:class:`ItemResult`:
+
+- ``done``: written (atomically: temporary file, then rename);
+- ``skipped``: the output exists and ``overwrite`` is off (so an interrupted job resumes);
+- ``failed``: unreadable or corrupt input, output would overwrite an input, two inputs would
+  write the same output, the model refused the frame, the write failed... with the reason.
+
+A failed item never stops the job. Grayscale, RGBA, palette and 16-bit inputs are converted to
+8-bit RGB with a note (or refused, per ``alpha`` / ``high_bit_depth``); outputs are 8-bit RGB.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal, Sequence
+
+import numpy as np
+
+from edgederain.errors import EdgeDerainError, ImageWriteError
+from edgederain.io import IMAGE_SUFFIXES, Policy, read_image, write_image
+from edgederain.video import VIDEO_SUFFIXES, is_video
+
+Status = Literal["done", "skipped", "failed"]
+MEDIA_SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What happened to one input."""
+
+    source: str
+    status: Status
+    output: str | None = None
+    reason: str = ""
+    notes: tuple[str, ...] = ()
+    frames: int = 0
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """All items, in the order they finished, and their counts."""
+
+    items: tuple[ItemResult, ...]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for i in self.items if i.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed (skipped items are fine)."""
+        return self.count("failed") == 0
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """How to name and write outputs, and how to treat odd inputs."""
+
+    out: Path
+    out_is_file: bool = False
+    suffix: str | None = None
+    overwrite: bool = False
+    batch: int = 1
+    alpha: Policy = "convert"
+    high_bit_depth: Policy = "convert"
+
+    def __post_init__(self) -> None:
+        if self.suffix is not None and self.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ImageWriteError(f"output format {self.suffix!r} is not one of {IMAGE_SUFFIXES}")
+        if self.batch < 1:
+            raise ImageWriteError(f"batch must be >= 1, got {self.batch}")
+
+
+def expand_inputs(args: Sequence[str]) -> tuple[list[Path], list[ItemResult]]:
+    """Files from paths, folders and globs (duplicates dropped); failures for unmatched arguments."""
+    files: list[Path] = []
+    failures: list[ItemResult] = []
+    for arg in args:
+        p = Path(arg)
+        if p.is_dir():
+            found = sorted((q for q in p.iterdir() if q.suffix.lower() in MEDIA_SUFFIXES), key=_natural)
+        elif p.exists():
+            found = [p]
+        elif glob.has_magic(arg):
+            found = sorted((Path(m) for m in glob.glob(arg) if Path(m).is_file()), key=_natural)
+        else:
+            found = []
+        if not found:
+            failures.append(ItemResult(arg, "failed", reason="no such file, or no images/videos in it"))
+        files.extend(found)
+    seen: set[Path] = set()
+    unique = [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+    return unique, failures
+
+
+def _natural(p: Path) -> list:
+    import re
+
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(p))]
+
+
+def output_for(src: Path, options: JobOptions) -> Path:
+    """Where ``src``'s result goes."""
+    if options.out_is_file:
+        return options.out
+    suffix = src.suffix if is_video(src) or options.suffix is None else options.suffix
+    return options.out / (src.stem + suffix)
+
+
+def _precheck(src: Path, dst: Path, inputs: Iterable[Path], claimed: set[Path],
+              options: JobOptions) -> ItemResult | None:
+    """A result for items that must not run (unsupported, collisions, existing output)."""
+    if src.suffix.lower() not in MEDIA_SUFFIXES:
+        return ItemResult(str(src), "failed", reason=f"unsupported file type {src.suffix or '(none)'}")
+    if any(_same(dst, i) for i in inputs):
+        return ItemResult(str(src), "failed", str(dst), "output would overwrite an input; choose another -o")
+    key = dst.resolve()
+    if key in claimed:
+        return ItemResult(str(src), "failed", str(dst), "another input already writes this output name")
+    claimed.add(key)
+    if dst.exists() and not options.overwrite:
+        return ItemResult(str(src), "skipped", str(dst), "output exists (pass --overwrite to replace)")
+    return None
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+@dataclass
+class _Pending:
+    """Images read and waiting to be run as one batch."""
+
+    items: list[tuple[Path, Path, Any]] = field(default_factory=list)
+
+    def fits(self, rgb: np.ndarray, batch: int) -> bool:
+        return not self.items or (len(self.items) < batch and self.items[0][2].rgb.shape == rgb.shape)
+
+
+def _flush(session: Any, pending: _Pending, inputs: list[Path]) -> list[ItemResult]:
+    """Run the pending images as one batch and write them; a failure fails each of them."""
+    items = list(pending.items)
+    pending.items.clear()
+    if not items:
+        return []
+    try:
+        outs = session.run(np.stack([loaded.rgb for _, _, loaded in items]))
+    except Exception as exc:  # noqa: BLE001 - a batch job reports and continues
+        return [ItemResult(str(s), "failed", str(d), _reason(s, exc), ld.notes) for s, d, ld in items]
+    return [_write(src, dst, rgb, loaded.notes, inputs) for (src, dst, loaded), rgb in zip(items, outs)]
+
+
+def _write(src: Path, dst: Path, rgb: np.ndarray, notes: tuple[str, ...], inputs: list[Path]) -> ItemResult:
+    try:
+        write_image(dst, rgb, protect=inputs, overwrite=True)
+    except ImageWriteError as exc:
+        return ItemResult(str(src), "failed", str(dst), _reason(dst, exc), notes)
+    return ItemResult(str(src), "done", str(dst), notes=notes, frames=1)
+
+
+def _run_video(session: Any, src: Path, dst: Path) -> ItemResult:
+    from edgederain.video import VideoWriter, probe, read_video
+
+    info = probe(src)
+    frames = 0
+    with VideoWriter(dst, info) as writer:
+        for frame in read_video(src):
+            writer.write(session.run(frame))
+            frames += 1
+    if frames == 0:
+        return ItemResult(str(src), "failed", str(dst), "video has no frames")
+    return ItemResult(str(src), "done", str(dst), frames=frames)
+
+
+def _reason(src: Path, exc: Exception) -> str:
+    """The error's message without the file name the summary already shows."""
+    text = str(exc) if isinstance(exc, EdgeDerainError) else f"{type(exc).__name__}: {exc}"
+    prefix = f"{src}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _guarded(src: Path, dst: Path, fn: Callable[[], list[ItemResult]]) -> list[ItemResult]:
+    """Run one item's work; any error becomes a failed result so the job goes on."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - a batch job reports and continues
+        return [ItemResult(str(src), "failed", str(dst), _reason(src, exc))]
+
+
+def run_job(session: Any, inputs: list[Path], options: JobOptions, *,
+            on_result: Callable[[ItemResult], None] = lambda r: None) -> JobSummary:
+    """Derain every input with ``session``; ``on_result`` is called as each item finishes."""
+    results: list[ItemResult] = []
+    claimed: set[Path] = set()
+    pending = _Pending()
+
+    def emit(batch: list[ItemResult]) -> None:
+        for r in batch:
+            results.append(r)
+            on_result(r)
+
+    for src in inputs:
+        dst = output_for(src, options)
+        early = _precheck(src, dst, inputs, claimed, options)
+        if early is not None:
+            emit([early])
+        elif is_video(src):
+            emit(_guarded(src, dst, lambda: _flush(session, pending, inputs)))
+            emit(_guarded(src, dst, lambda: [_run_video(session, src, dst)]))
+        else:
+            emit(_guarded(src, dst, lambda: _queue_image(session, pending, src, dst, inputs, options)))
+    emit(_guarded(Path("(batch)"), Path("(batch)"), lambda: _flush(session, pending, inputs)))
+    return JobSummary(tuple(results))
+
+
+def _queue_image(session: Any, pending: _Pending, src: Path, dst: Path, inputs: list[Path],
+                 options: JobOptions) -> list[ItemResult]:
+    loaded = read_image(src, alpha=options.alpha, high_bit_depth=options.high_bit_depth)
+    done: list[ItemResult] = []
+    if not pending.fits(loaded.rgb, options.batch):
+        done = _flush(session, pending, inputs)
+    pending.items.append((src, dst, loaded))
+    if len(pending.items) >= options.batch:
+        done += _flush(session, pending, inputs)
+    return done
