@@ -182,7 +182,8 @@ class PolygraphyFiles:
     def command(self, model: str | os.PathLike, *, backend: str = "--onnxrt", atol: float = 1e-3) -> str:
         """The Polygraphy command line that re-checks ``model`` against the saved outputs."""
         return (
-            f"polygraphy run {model} {backend} --load-inputs {self.inputs} "
+            f"polygraphy run {model} {backend}{' --providers cpu' if backend == '--onnxrt' else ''} "
+            f"--load-inputs {self.inputs} "
             f"--load-outputs {self.outputs} --atol {atol} --rtol 0"
         )
 

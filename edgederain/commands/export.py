@@ -1,9 +1,214 @@
-"""CLI commands: export."""
+"""CLI commands: export, quantize, verify, inspect.
+
+Only typer and the standard library are imported at module level; torch, onnx and onnxruntime
+are imported inside the commands. Exit codes: 0 success, 1 a verification gate failed, 2 a user
+error (bad file, missing data...), as :func:`edgederain.commands.common.user_errors` prints it.
+"""
 
 from __future__ import annotations
 
+import enum
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from edgederain.commands.common import user_errors
+
+
+class Fp16Converter(str, enum.Enum):
+    ort = "ort"
+    onnxconverter = "onnxconverter"
+
+
+class CalibMethod(str, enum.Enum):
+    minmax = "minmax"
+    entropy = "entropy"
+    percentile = "percentile"
+
+
+class Int8Scheme(str, enum.Enum):
+    u8s8 = "u8s8"
+    s8s8 = "s8s8"
+
+
+class Exporter(str, enum.Enum):
+    dynamo = "dynamo"
+    torchscript = "torchscript"
+
+
+def _write_json(path: Optional[Path], data: dict) -> None:
+    if path is not None:
+        path.write_text(json.dumps(data, indent=2, sort_keys=True))
+        typer.echo(f"report written to {path}")
+
+
+def _echo_result(result) -> None:
+    c = result.contract
+    typer.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB, {c.precision}, opset {c.opset}, "
+               f"{result.nodes} nodes, input {list(c.input_shape)}) in {result.seconds:.1f} s")
+    for g in result.gates:
+        s = g.summary
+        typer.echo(f"  gate {g.name}: {'PASS' if g.passed else 'FAIL'}  PSNR {s.psnr_db:.2f} dB "
+                   f"(>= {s.threshold_db}), max abs {s.max_abs:.3g}, p99 {s.p99_abs:.3g}, "
+                   f"NaN {s.nan_count}, Inf {s.inf_count}")
+        if g.ground_truth is not None:
+            gt = g.ground_truth
+            typer.echo(f"    vs ground truth: {gt.candidate['psnr_rgb']:.2f} dB vs reference "
+                       f"{gt.reference['psnr_rgb']:.2f} dB (drop {gt.drop_db:.2f}, max {gt.max_drop_db})")
+    if not result.gates:
+        typer.echo("  not verified (--no-verify)")
+
+
+def _result_dict(result) -> dict:
+    return {"path": str(result.path), "size_bytes": result.size_bytes, "nodes": result.nodes,
+            "seconds": result.seconds, "passed": result.passed,
+            "gates": [g.to_dict() for g in result.gates], "contract": result.contract.to_dict()}
+
+
+def export(
+    checkpoint: Path = typer.Argument(..., help="Derain checkpoint (.pt) written by training."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .onnx file."),
+    fp16: bool = typer.Option(False, "--fp16", help="FP16 weights/compute (GPU artifact); I/O float32."),
+    int8: bool = typer.Option(False, "--int8", help="INT8 QDQ (needs --calib-data)."),
+    calib_data: Optional[Path] = typer.Option(None, help="Folder of calibration frames (INT8)."),
+    opset: int = typer.Option(18, help="ONNX opset (dynamo: >= 18)."),
+    static: Optional[str] = typer.Option(None, "--static", metavar="HxW", help="Fixed input size."),
+    dynamic: bool = typer.Option(False, "--dynamic", help="Dynamic N, H, W (the default)."),
+    batch: Optional[int] = typer.Option(None, help="Fixed batch size (default: dynamic)."),
+    simplify: bool = typer.Option(True, "--simplify/--no-simplify", help="onnxsim if outputs stay equal."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Gate the model before writing it."),
+    verify_data: Optional[Path] = typer.Option(None, help="Extra frames (or rainy/+clean/) for the gate."),
+    verify_frames: int = typer.Option(4, help="How many frames of --verify-data to use."),
+    fp16_converter: Fp16Converter = typer.Option(Fp16Converter.ort, help="FP16 converter."),
+    calib_method: CalibMethod = typer.Option(CalibMethod.minmax, help="INT8 range calibration."),
+    int8_scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
+    calib_frames: int = typer.Option(32, help="Calibration frames to use."),
+    calib_cache: Optional[Path] = typer.Option(None, help="Reusable calibration cache (JSON)."),
+    exporter: Exporter = typer.Option(Exporter.dynamo, help="dynamo (opset >= 18) or torchscript."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the export report as JSON."),
+) -> None:
+    """Export CHECKPOINT to ONNX (FP32 by default), verified, with its contract inside."""
+    with user_errors():
+        from edgederain.calibration.quantize import QuantizeConfig
+        from edgederain.errors import ExportError
+        from edgederain.export.config import ExportConfig, parse_size
+        from edgederain.export.pipeline import export_onnx
+
+        if fp16 and int8:
+            raise ExportError("choose one of --fp16 and --int8")
+        if static and dynamic:
+            raise ExportError("choose one of --static HxW and --dynamic")
+        config = ExportConfig(
+            precision="fp16" if fp16 else "int8" if int8 else "fp32", opset=opset,
+            exporter=exporter.value, static_size=parse_size(static) if static else None, batch=batch,
+            simplify=simplify, verify=verify, fp16_backend=fp16_converter.value,
+            verify_data=verify_data, verify_frames=verify_frames, calib_data=calib_data,
+            calib_frames=calib_frames,
+            quantize=QuantizeConfig(method=calib_method.value, scheme=int8_scheme.value, cache=calib_cache),
+        )
+        result = export_onnx(checkpoint, output, config=config)
+    _echo_result(result)
+    _write_json(json_out, _result_dict(result))
+
+
+def quantize(
+    model: Path = typer.Argument(..., help="FP32 .onnx written by `edgederain export`."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output INT8 .onnx file."),
+    calib_data: Path = typer.Option(..., help="Folder of calibration frames."),
+    method: CalibMethod = typer.Option(CalibMethod.minmax, help="Range calibration method."),
+    scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
+    per_channel: bool = typer.Option(True, "--per-channel/--per-tensor", help="Weight scales."),
+    keep_float: str = typer.Option("rlcn", help="Comma-separated node groups kept in float "
+                                   "(rlcn, stem, head, sigmoid, mspam, channel_attention)."),
+    convs_only: bool = typer.Option(False, "--convs-only", help="Quantize only Conv nodes."),
+    calib_frames: int = typer.Option(32, help="Calibration frames to use."),
+    calib_crop: int = typer.Option(256, help="Centre-crop side for calibration frames (0: none)."),
+    cache: Optional[Path] = typer.Option(None, help="Reusable calibration cache (JSON)."),
+    verify_data: Optional[Path] = typer.Option(None, help="Frames (or rainy/+clean/) for the gate."),
+    verify_frames: int = typer.Option(4, help="How many frames of --verify-data to use."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON."),
+) -> None:
+    """Quantize an FP32 export to INT8 (static QDQ), gated against the FP32 model."""
+    with user_errors():
+        from edgederain.calibration.quantize import QuantizeConfig
+        from edgederain.export.int8 import quantize_onnx
+
+        config = QuantizeConfig(
+            method=method.value, scheme=scheme.value, per_channel=per_channel,
+            keep_float=tuple(g.strip() for g in keep_float.split(",") if g.strip()),
+            op_types=("Conv",) if convs_only else None, cache=cache,
+        )
+        result = quantize_onnx(model, output, calib_data=calib_data, quantize=config,
+                               verify_data=verify_data, verify_frames=verify_frames,
+                               calib_frames=calib_frames, calib_crop=calib_crop or None)
+    _echo_result(result)
+    _write_json(json_out, _result_dict(result))
+
+
+def verify(
+    model: Path = typer.Argument(..., help="ONNX model to check."),
+    reference: Path = typer.Option(..., help="Reference: checkpoint (.pt) or .onnx model."),
+    data: Path = typer.Option(..., help="Folder of frames, or rainy/ + clean/ pairs."),
+    psnr_threshold: Optional[float] = typer.Option(None, help="dB; default by precision (60/45/30)."),
+    max_gt_drop: Optional[float] = typer.Option(None, help="Max PSNR-vs-GT drop (dB); INT8 default 0.3."),
+    limit: Optional[int] = typer.Option(None, help="Use only the first N frames."),
+    polygraphy_dir: Optional[Path] = typer.Option(None, help="Write Polygraphy inputs/outputs here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full report as JSON."),
+) -> None:
+    """Compare MODEL with a reference on frames; exit 1 if it fails the threshold (CI gate)."""
+    with user_errors():
+        from edgederain.export.verify import verify_model
+
+        report = verify_model(model, reference=reference, data=data, threshold_db=psnr_threshold,
+                              max_gt_drop_db=max_gt_drop, limit=limit, polygraphy_dir=polygraphy_dir)
+    s = report.summary
+    typer.echo(f"{report.model} vs {report.reference} on {len(report.images)} frames:")
+    typer.echo(f"  PSNR between outputs min {s.psnr_db:.2f} dB (threshold {report.threshold_db}), "
+               f"max abs {s.max_abs:.3g}, mean abs {s.mean_abs:.3g}, p99 {s.p99_abs:.3g}, "
+               f"NaN {s.nan_count}, Inf {s.inf_count}")
+    gt = report.ground_truth
+    if gt is not None:
+        m, r = gt["model"], gt["reference"]
+        typer.echo(f"  vs ground truth: model {m['psnr_rgb']:.2f} dB / SSIM {m['ssim_rgb']:.4f} (Y "
+                   f"{m['psnr_y']:.2f} / {m['ssim_y']:.4f}); reference {r['psnr_rgb']:.2f} / "
+                   f"{r['ssim_rgb']:.4f} (Y {r['psnr_y']:.2f} / {r['ssim_y']:.4f})")
+    if report.polygraphy is not None:
+        typer.echo(f"  re-check with: {report.polygraphy.command(report.model)}")
+    _write_json(json_out, report.to_dict())
+    typer.echo("PASS" if report.passed else "FAIL")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def inspect(
+    model: Path = typer.Argument(..., help="ONNX model."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print a model's contract, inputs/outputs, opset, IR version and op counts."""
+    with user_errors():
+        from edgederain.export.inspect_model import inspect_model
+
+        summary = inspect_model(model)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2, sort_keys=True))
+        return
+    typer.echo(f"{summary.path}: {summary.size_bytes / 1e6:.2f} MB, IR {summary.ir_version}, "
+               f"opsets {summary.opsets}, producer {summary.producer}")
+    for kind, tensors in (("input", summary.inputs), ("output", summary.outputs)):
+        for t in tensors:
+            typer.echo(f"  {kind} {t.name}: {t.dtype} {list(t.shape)}")
+    typer.echo(f"  {summary.nodes} nodes: " + ", ".join(f"{k} {v}" for k, v in summary.op_counts.items()))
+    if summary.contract is None:
+        typer.echo(f"  contract: none ({summary.contract_error})")
+    else:
+        typer.echo("  contract: " + summary.contract.to_json(indent=2).replace("\n", "\n  "))
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
+    app.command("export")(export)
+    app.command("quantize")(quantize)
+    app.command("verify")(verify)
+    app.command("inspect")(inspect)

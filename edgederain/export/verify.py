@@ -1,0 +1,157 @@
+"""``verify``: an ONNX model against a reference (checkpoint or ONNX) on a folder of frames.
+
+Reports per-image and summary max/mean/p99 absolute error and PSNR between the outputs, and,
+when the folder has ground truth (``rainy/`` + ``clean/``), PSNR/SSIM (RGB and Y) of both models
+against it. ``passed`` is what a CI job gates on: PSNR between outputs >= the threshold on every
+image, no NaN/Inf, and for INT8 models with ground truth, PSNR vs ground truth no more than
+``max_gt_drop_db`` below the reference's. The default threshold follows the model's precision
+(its contract): FP32 60 dB, FP16 45 dB, INT8 30 dB.
+
+It can also write Polygraphy input feeds and the reference's outputs, so
+``polygraphy run MODEL --onnxrt --load-inputs ... --load-outputs ...`` (or ``--trt``) re-checks
+the model elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgederain.errors import ContractError, VerificationError
+from edgederain.export.data import EvalFrame, has_targets, load_eval_frames
+from edgederain.export.gates import frame_metrics, mean_metrics
+from edgederain.parity import (
+    OnnxRunner, ParityResult, PolygraphyFiles, Runner, compare_outputs, summarize, write_polygraphy_io,
+)
+
+DEFAULT_THRESHOLDS_DB: dict[str, float] = {"fp32": 60.0, "fp16": 45.0, "int8": 30.0}
+CHECKPOINT_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".ckpt")
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One frame: output parity, and metrics vs ground truth when it exists."""
+
+    name: str
+    parity: ParityResult
+    model_metrics: dict[str, float] | None
+    reference_metrics: dict[str, float] | None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Everything ``verify`` measured; ``passed`` is the CI verdict."""
+
+    model: str
+    reference: str
+    precision: str | None
+    threshold_db: float
+    images: tuple[ImageRecord, ...]
+    summary: ParityResult
+    max_gt_drop_db: float | None
+    polygraphy: PolygraphyFiles | None = None
+
+    @property
+    def ground_truth(self) -> dict[str, Any] | None:
+        rows = [r for r in self.images if r.model_metrics is not None]
+        if not rows:
+            return None
+        model = mean_metrics([r.model_metrics for r in rows])
+        ref = mean_metrics([r.reference_metrics for r in rows])
+        return {"frames": len(rows), "model": model, "reference": ref,
+                "drop_db": ref["psnr_rgb"] - model["psnr_rgb"]}
+
+    @property
+    def passed(self) -> bool:
+        gt = self.ground_truth
+        gt_ok = gt is None or self.max_gt_drop_db is None or gt["drop_db"] <= self.max_gt_drop_db
+        return self.summary.passed and gt_ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "reference": self.reference, "precision": self.precision,
+            "threshold_db": self.threshold_db, "max_gt_drop_db": self.max_gt_drop_db,
+            "passed": self.passed, "summary": self.summary.to_dict(), "ground_truth": self.ground_truth,
+            "images": [{"name": r.name, **r.parity.to_dict(), "model_metrics": r.model_metrics,
+                        "reference_metrics": r.reference_metrics} for r in self.images],
+            "polygraphy": None if self.polygraphy is None else {
+                "inputs": str(self.polygraphy.inputs), "outputs": str(self.polygraphy.outputs),
+                "command": self.polygraphy.command(self.model)},
+        }
+
+
+def load_reference(reference: str | os.PathLike) -> tuple[Runner, str]:
+    """A checkpoint (PyTorch) or an ONNX model as a runner, with a label for reports."""
+    ref = Path(reference)
+    if not ref.is_file():
+        raise VerificationError(f"{ref}: reference not found; pass a checkpoint (.pt) or an .onnx model")
+    if ref.suffix.lower() == ".onnx":
+        return _onnx_runner(ref), f"onnx:{ref.name}"
+    if ref.suffix.lower() in CHECKPOINT_SUFFIXES:
+        from edgederain.export.torch_runner import TorchRunner
+        from edgederain.train.checkpoint import load_derain_model
+
+        net, _ = load_derain_model(ref)
+        return TorchRunner(net), f"pytorch:{ref.name}"
+    raise VerificationError(f"{ref}: unknown reference type {ref.suffix!r}; use .onnx or {CHECKPOINT_SUFFIXES}")
+
+
+def _onnx_runner(path: Path) -> OnnxRunner:
+    try:
+        return OnnxRunner(path)
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types for bad files
+        raise VerificationError(f"{path}: ONNX Runtime cannot load it ({type(exc).__name__}: {exc})") from None
+
+
+def _precision(model: Path) -> str | None:
+    from edgederain.export.metadata import read_contract
+
+    try:
+        return read_contract(model).precision
+    except ContractError:
+        return None
+
+
+def _record(name: str, frame: EvalFrame, ref_out, model_out, threshold_db: float) -> ImageRecord:
+    parity = compare_outputs(ref_out, model_out, threshold_db=threshold_db, label=name)
+    if frame.target is None:
+        return ImageRecord(name, parity, None, None)
+    return ImageRecord(name, parity, frame_metrics(model_out, frame.target), frame_metrics(ref_out, frame.target))
+
+
+def verify_model(
+    model: str | os.PathLike,
+    *,
+    reference: str | os.PathLike,
+    data: str | os.PathLike,
+    threshold_db: float | None = None,
+    max_gt_drop_db: float | None = None,
+    limit: int | None = None,
+    polygraphy_dir: str | os.PathLike | None = None,
+) -> VerifyReport:
+    """Compare ``model`` with ``reference`` on the frames in ``data``; see the module docstring."""
+    path = Path(model)
+    if not path.is_file():
+        raise VerificationError(f"{path}: model not found")
+    precision = _precision(path)
+    if threshold_db is None:
+        if precision is None:
+            raise VerificationError(f"{path} has no edgederain contract; pass --psnr-threshold")
+        threshold_db = DEFAULT_THRESHOLDS_DB[precision]
+    if max_gt_drop_db is None and precision == "int8":
+        max_gt_drop_db = 0.3
+    candidate = _onnx_runner(path)
+    ref_runner, ref_label = load_reference(reference)
+    frames = load_eval_frames(data, limit=limit)
+    pairs = [(f, ref_runner(f.input), candidate(f.input)) for f in frames]
+    images = tuple(_record(f.name, f, r, m, threshold_db) for f, r, m in pairs)
+    files = None
+    if polygraphy_dir is not None:
+        feeds = [{candidate.input_name: f.input} for f, _, _ in pairs]
+        outs = [{candidate.output_name: r} for _, r, _ in pairs]
+        files = write_polygraphy_io(feeds, outs, polygraphy_dir, runner_name=ref_label)
+    return VerifyReport(str(path), ref_label, precision, threshold_db, images,
+                        summarize([i.parity for i in images]),
+                        max_gt_drop_db if has_targets(frames) else None, files)
