@@ -42,6 +42,8 @@ from edgederain.train.setup import Compute, build_datasets
 from edgederain.train.validation import validate_autoencoder, validate_derain
 
 StageName = Literal["ae", "derain"]
+# settings that may differ on --resume without changing what is computed
+RESUMABLE_CHANGES = ("stage", "threads", "val_every", "checkpoint_every", "log_every", "device")
 StepFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 
@@ -159,7 +161,7 @@ def _write_config(config: TrainConfig, out: Path, resume: bool) -> None:
     resolved = config.resolved()
     if resume and path.is_file():
         before = json.loads(path.read_text())
-        changed = sorted(k for k in resolved if before.get(k) != resolved[k] and k not in ("stage",))
+        changed = sorted(k for k in resolved if before.get(k) != resolved[k] and k not in RESUMABLE_CHANGES)
         if changed:
             raise ConfigError(
                 f"--resume with a different config than {path} (changed: {', '.join(changed)}); "
