@@ -106,7 +106,7 @@ def write_net_model(
     dims = {"image": {0: Dim("batch", min=1, max=64), 2: Dim("height", min=8, max=8192),
                       3: Dim("width", min=8, max=8192)}}
     with torch.no_grad():
-        prog = torch.onnx.export(Infer(), (x,), dynamo=True, opset_version=18, dynamic_shapes=dims,
+        prog = torch.onnx.export(Infer().eval(), (x,), dynamo=True, opset_version=18, dynamic_shapes=dims,
                                  input_names=["image"], output_names=["derained"], verbose=False)
     model = prog.model_proto
     contract = IOContract(variant=net.config.variant, model_config=net.config.to_dict(), opset=18)

@@ -1,0 +1,120 @@
+"""Execution providers: typed options, a missing provider raises unless fallback is allowed, and a
+provider that ORT silently drops after creation is caught."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from runtime_fixtures import blur_model  # noqa: F401
+
+from edgederain.contract import IOContract
+from edgederain.errors import ConfigError, ProviderError
+from edgederain.runtime import (
+    CUDAOptions,
+    DerainSession,
+    OpenVINOOptions,
+    Provider,
+    ProviderConfig,
+    SessionConfig,
+    TensorRTOptions,
+)
+from edgederain.runtime.placement import Placement, check_active
+
+needs_no_cuda = pytest.mark.skipif(
+    "CUDAExecutionProvider" in ort.get_available_providers(), reason="this onnxruntime has CUDA"
+)
+
+
+@needs_no_cuda
+@pytest.mark.parametrize("name", ["cuda", "tensorrt"])
+def test_missing_gpu_provider_raises(blur_model, name):
+    with pytest.raises(ProviderError, match="not available.*allow_fallback"):
+        DerainSession(blur_model, SessionConfig.for_provider(name))
+
+
+@needs_no_cuda
+def test_fallback_when_allowed_is_recorded(blur_model):
+    s = DerainSession(blur_model, SessionConfig.for_provider("cuda", allow_fallback=True))
+    assert s.active_providers == ("CPUExecutionProvider",)
+    assert any("CUDAExecutionProvider" in r for r in s.fallback_reasons)
+    assert s.run(np.zeros((16, 16, 3), np.uint8)).shape == (16, 16, 3)
+
+
+@pytest.mark.filterwarnings("ignore:Specified provider")
+def test_provider_silently_dropped_by_ort_is_caught(blur_model, monkeypatch):
+    """onnxruntime-gpu lists CUDA as available and then runs on CPU: decide from get_providers()."""
+    real = ort.get_available_providers()
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", *real])
+    with pytest.raises(ProviderError, match="did not become active"):
+        DerainSession(blur_model, SessionConfig.for_provider("cuda"))
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime_ep_openvino") is not None
+    or "OpenVINOExecutionProvider" in ort.get_available_providers(),
+    reason="an OpenVINO provider is installed here",
+)
+def test_missing_openvino_raises_with_the_install_hint(blur_model):
+    with pytest.raises(ProviderError, match=r"edgederain\[openvino\]"):
+        DerainSession(blur_model, SessionConfig.for_provider("openvino"))
+
+
+def test_check_active_raises_or_reports():
+    placement = Placement((("CUDAExecutionProvider", {}),), (Provider.CUDA, Provider.CPU))
+    with pytest.raises(ProviderError, match="'cuda' did not become active"):
+        check_active(["CPUExecutionProvider"], placement, ProviderConfig.for_provider("cuda"))
+    allowed = ProviderConfig.for_provider("cuda", allow_fallback=True)
+    assert check_active(["CPUExecutionProvider"], placement, allowed)[0].startswith("cuda")
+    assert check_active(["CUDAExecutionProvider", "CPUExecutionProvider"], placement, allowed) == ()
+
+
+def test_provider_config_order_and_names():
+    assert ProviderConfig.for_provider("tensorrt").providers == (
+        Provider.TENSORRT, Provider.CUDA, Provider.CPU)
+    assert ProviderConfig(providers=("CUDAExecutionProvider", "cpu")).primary is Provider.CUDA
+    with pytest.raises(ConfigError, match="priority order"):
+        ProviderConfig(providers=("cpu", "cuda"))
+    with pytest.raises(ConfigError, match="twice"):
+        ProviderConfig(providers=("cpu", "cpu"))
+    with pytest.raises(ConfigError, match="unknown execution provider"):
+        ProviderConfig(providers=("rocm",))
+    assert ProviderConfig.for_provider("cuda").uses_io_binding
+    assert not ProviderConfig.for_provider("cpu").uses_io_binding
+
+
+def test_cuda_defaults_use_heuristic_search():
+    opts = CUDAOptions().to_ort()
+    assert opts["cudnn_conv_algo_search"] == "HEURISTIC"
+    with pytest.raises(ConfigError):
+        CUDAOptions(cudnn_conv_algo_search="FAST")
+
+
+def test_tensorrt_flags_and_profiles_follow_the_contract(tmp_path):
+    trt = TensorRTOptions(cache_dir=str(tmp_path))
+    fp32 = trt.to_ort(IOContract(precision="fp32"))
+    assert fp32["trt_fp16_enable"] == "0" and fp32["trt_int8_enable"] == "0"
+    assert fp32["trt_engine_cache_enable"] == "1" and fp32["trt_timing_cache_enable"] == "1"
+    assert fp32["trt_engine_cache_path"] == str(tmp_path)
+    assert fp32["trt_profile_min_shapes"] == "image:1x3x8x8"
+    assert fp32["trt_profile_opt_shapes"] == "image:1x3x720x1280"
+    assert trt.to_ort(IOContract(precision="fp16"))["trt_fp16_enable"] == "1"
+    assert trt.to_ort(IOContract(precision="int8"))["trt_int8_enable"] == "1"
+    fixed = IOContract(input_shape=(1, 3, 320, 480))
+    lo, opt, hi = trt.profile_shapes(fixed)
+    assert lo == opt == hi == "image:1x3x320x480"
+    assert TensorRTOptions(fp16=True).to_ort(IOContract())["trt_fp16_enable"] == "1"
+    with pytest.raises(ConfigError):
+        TensorRTOptions(opt_size=(2000, 2000))
+
+
+def test_openvino_precision_goes_through_load_config():
+    opts = OpenVINOOptions(precision="bf16", num_threads=2).to_ort()
+    assert "precision" not in opts and opts["device_type"] == "CPU"
+    assert json.loads(opts["load_config"]) == {
+        "CPU": {"INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": "2"}}
+    with pytest.raises(ConfigError):
+        OpenVINOOptions(precision="int4")
