@@ -158,7 +158,7 @@ def _check_out_dir(config: TrainConfig, resume: bool) -> Path:
 
 def _write_config(config: TrainConfig, out: Path, resume: bool) -> None:
     path = out / "config.json"
-    resolved = config.resolved()
+    resolved = json.loads(json.dumps(config.resolved()))  # tuples -> lists, as stored
     if resume and path.is_file():
         before = json.loads(path.read_text())
         changed = sorted(k for k in resolved if before.get(k) != resolved[k] and k not in RESUMABLE_CHANGES)
