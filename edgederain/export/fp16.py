@@ -3,6 +3,10 @@
 Two converters exist and both are supported (``Fp16Backend``): ``"ort"``
 (``onnxruntime.transformers.float16``) and ``"onnxconverter"`` (``onnxconverter_common.float16``).
 Both run with ``keep_io_types=True`` (the contract's I/O stays float32) and a node block list.
+Measured on this network (onnxruntime 1.32, onnxconverter-common 1.16): ``ort`` gives a valid
+graph (71-78 dB against FP32); ``onnxconverter`` leaves a ``Sub`` with one FP16 and one FP32 input
+at the boundary of the blocked RLCN nodes, which ONNX Runtime refuses to load. So ``ort`` is the
+default, and every converted graph is loaded once in ONNX Runtime before it is returned.
 
 What stays FP32:
 
@@ -115,4 +119,18 @@ def convert_fp16(
         raise ExportError(f"FP16 conversion with the {backend!r} converter failed: {exc}") from None
     topological_sort(converted.graph)
     onnx.checker.check_model(converted)
+    _check_loads(converted, backend)
     return converted
+
+
+def _check_loads(model: onnx.ModelProto, backend: str) -> None:
+    """ONNX Runtime must accept the converted graph (type-mismatched Casts are caught here)."""
+    import onnxruntime as ort
+
+    try:
+        ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - ORT's load errors have several types
+        raise ExportError(
+            f"the {backend!r} FP16 converter produced a graph ONNX Runtime rejects ({exc}); "
+            "use the 'ort' converter (--fp16-converter ort)"
+        ) from None
