@@ -50,7 +50,7 @@ def _torch_predictor(path: Path, *, threads: int) -> tuple[Predictor, dict]:
 
     @torch.no_grad()
     def predict(frame: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float() / 255.0
+        x = torch.from_numpy(np.array(frame, dtype=np.float32)).permute(2, 0, 1)[None] / 255.0
         y = model.infer(x)[0].permute(1, 2, 0).numpy()
         return np.round(y * 255.0).astype(np.uint8)
 

@@ -138,7 +138,7 @@ def _stage_derain(config, compute, train, val, **kw) -> StageResult:
         "derain", net, _derain_step(net, ae, compute, _weights(config)),
         lambda: validate_derain(net, val, compute),
         config=config, compute=compute, dataset=train,
-        total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=("psnr_rgb", "psnr_y"),
+        total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=("psnr_rgb", "psnr_y", "input_psnr_rgb"),
         extra={"autoencoder": ae.state_dict()},
     )
     return runner.run(**kw)

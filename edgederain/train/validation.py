@@ -18,18 +18,20 @@ def _restore_mode(model: torch.nn.Module, was_training: bool) -> None:
 
 @torch.no_grad()
 def validate_derain(net: DerainNet, pairs: ValPairs, compute: Compute) -> dict[str, float]:
-    """Mean PSNR (RGB and Y) of the network's FP32 output on ``pairs`` (uint8, rounded)."""
+    """Mean PSNR (RGB and Y) of the network's FP32 output on ``pairs`` (uint8, rounded), and the
+    rainy inputs' own PSNR (``input_psnr_rgb``) for reference."""
     was_training = net.training
     net.eval()
-    rgb, y = [], []
+    rgb, y, before = [], [], []
     for rainy, clean in pairs:
         x = compute.tensor(rainy[None])
         out = net.infer(x)[0].permute(1, 2, 0).float().cpu().numpy()
         img = np.round(out * 255.0).astype(np.uint8)
         rgb.append(psnr(img, clean))
         y.append(psnr(img, clean, y_channel=True))
+        before.append(psnr(rainy, clean))
     _restore_mode(net, was_training)
-    return {"psnr_rgb": float(np.mean(rgb)), "psnr_y": float(np.mean(y))}
+    return {"psnr_rgb": float(np.mean(rgb)), "psnr_y": float(np.mean(y)), "input_psnr_rgb": float(np.mean(before))}
 
 
 @torch.no_grad()
