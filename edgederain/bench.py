@@ -133,7 +133,18 @@ def make_frames(config: BenchConfig) -> np.ndarray:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MiB."""
+    """This process's peak resident set size so far, in MiB.
+
+    Linux: ``VmHWM`` from /proc/self/status, because ``ru_maxrss`` survives exec and so reports
+    the parent's peak in a freshly started child process.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024.0 if sys.platform != "darwin" else peak / 2**20
 
