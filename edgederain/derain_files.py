@@ -119,6 +119,9 @@ def _precheck(src: Path, dst: Path, inputs: Iterable[Path], claimed: set[Path],
     """A result for items that must not run (unsupported, collisions, existing output)."""
     if src.suffix.lower() not in MEDIA_SUFFIXES:
         return ItemResult(str(src), "failed", reason=f"unsupported file type {src.suffix or '(none)'}")
+    if is_video(src) != is_video(dst):
+        kind = "a video" if is_video(src) else "an image"
+        return ItemResult(str(src), "failed", str(dst), f"{kind} needs an output of the same kind")
     if any(_same(dst, i) for i in inputs):
         return ItemResult(str(src), "failed", str(dst), "output would overwrite an input; choose another -o")
     key = dst.resolve()

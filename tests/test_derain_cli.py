@@ -166,3 +166,8 @@ def test_video_is_derained_frame_by_frame(tmp_path, blur_model):
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
     r = _derain(bad, "-o", tmp_path / "o", "-m", blur_model, "-q")
     assert r.exit_code == 1 and "video" in r.output
+
+
+def test_image_into_a_video_name_is_refused(folder, tmp_path, blur_model):
+    r = _derain(folder / "a.png", "-o", tmp_path / "a.mp4", "-m", blur_model, "-q")
+    assert r.exit_code == 1 and "output of the same kind" in r.output
