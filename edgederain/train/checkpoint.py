@@ -8,8 +8,16 @@ A checkpoint is a ``torch.save`` dict with at least::
     model_config  ModelConfig.to_dict()   -> the architecture, so export needs nothing else
     model         the network's state_dict
 
-Training adds optimizer / scheduler / step / RNG state and the resolved training config;
-loaders ignore keys they do not need.
+Training adds (loaders ignore keys they do not need)::
+
+    stage         "ae" or "derain"
+    step, total   iterations done / in the stage's schedule
+    metrics       last validation metrics; best_score: the best validation score so far
+    train_config  the resolved TrainConfig (absolute paths, model and rain configs expanded)
+    optimizer, scheduler, rng     (``*_last.pt`` / ``*_final.pt`` only) state to resume bit for bit
+    autoencoder   (stage-2 ``*_last.pt`` / ``*_final.pt``) the frozen AE's state_dict
+
+``derain_best.pt`` holds only the model, metrics and config (no optimizer): what export needs.
 """
 
 from __future__ import annotations
