@@ -6,6 +6,12 @@ shows to be sensitive. The dynamo exporter records each node's module path in th
 ``metadata_props["namespace"]`` (``": W/net.rlcn: edgederain.model.rlcn.RLCN/..."``); the
 TorchScript exporter encodes it in the node name (``/net/rlcn/Conv``). Both are read here, so
 the node lists do not depend on generated node names.
+
+Groups: ``rlcn``; ``io`` (the wrapper's own ops outside the network's layers: reflect-pad,
+[-1, 1] scaling, crop, B = I - R and the final clamp; quantizing the padded input would put an
+8-bit rounding of the input straight into the output through I - R); ``stem`` (first conv +
+InstanceNorm); ``head`` (last conv); ``sigmoid`` (channel- and pixel-attention gates); ``mspam``;
+``channel_attention``.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ from typing import Iterable, Literal, Sequence
 
 import onnx
 
-KeepGroup = Literal["rlcn", "stem", "head", "sigmoid", "mspam", "channel_attention"]
-KEEP_GROUPS: tuple[str, ...] = ("rlcn", "stem", "head", "sigmoid", "mspam", "channel_attention")
+KeepGroup = Literal["rlcn", "io", "stem", "head", "sigmoid", "mspam", "channel_attention"]
+KEEP_GROUPS: tuple[str, ...] = ("rlcn", "io", "stem", "head", "sigmoid", "mspam", "channel_attention")
 
 # Module paths inside the exported wrapper (its network attribute is called ``net``).
 _GROUP_MODULES: dict[str, tuple[str, ...]] = {
@@ -50,6 +56,8 @@ def has_module_info(model: onnx.ModelProto) -> bool:
 
 
 def _in_group(node: onnx.NodeProto, group: str) -> bool:
+    if group == "io":  # outside the network's layers: pad, [-1, 1] scaling, crop, I - R, clamp
+        return not any(p.startswith("net.") for p in module_paths(node))
     if group == "sigmoid":
         return node.op_type == "Sigmoid"
     if group in _GROUP_SUFFIXES:

@@ -46,7 +46,7 @@ class QuantizeConfig:
     method: Method = "minmax"
     scheme: Scheme = "u8s8"
     per_channel: bool = True
-    keep_float: tuple[str, ...] = ("rlcn",)
+    keep_float: tuple[str, ...] = ("rlcn", "io")
     exclude_nodes: tuple[str, ...] = ()
     op_types: tuple[str, ...] | None = None
     percentile: float = 99.999

@@ -120,8 +120,8 @@ def quantize(
     method: CalibMethod = typer.Option(CalibMethod.minmax, help="Range calibration method."),
     scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
     per_channel: bool = typer.Option(True, "--per-channel/--per-tensor", help="Weight scales."),
-    keep_float: str = typer.Option("rlcn", help="Comma-separated node groups kept in float "
-                                   "(rlcn, stem, head, sigmoid, mspam, channel_attention)."),
+    keep_float: str = typer.Option("rlcn,io", help="Comma-separated node groups kept in float "
+                                   "(rlcn, io, stem, head, sigmoid, mspam, channel_attention)."),
     convs_only: bool = typer.Option(False, "--convs-only", help="Quantize only Conv nodes."),
     calib_frames: int = typer.Option(32, help="Calibration frames to use."),
     calib_crop: int = typer.Option(256, help="Centre-crop side for calibration frames (0: none)."),
