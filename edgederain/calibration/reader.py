@@ -7,7 +7,9 @@ A folder may hold the images directly or in a ``rainy/``, ``rain/`` or ``input/`
 ``crop`` are centre-cropped to ``crop x crop`` to bound calibration time and memory; the graph
 is fully convolutional, so ranges from crops transfer to full frames.
 
-Frames from elsewhere (the synthetic rain engine, a video) go in through
+Without rainy footage from the target camera, :meth:`CalibrationFrames.from_synthetic` renders
+the synthetic rain engine (:func:`edgederain.train.synth.add_rain`, numpy only) onto clean
+frames from a folder. Frames from elsewhere (a video) go in through
 :meth:`CalibrationFrames.from_arrays`.
 """
 
@@ -102,6 +104,26 @@ class CalibrationFrames:
         frames = list(_read_all(paths[:max_frames]))
         made = cls.from_arrays(frames, source=str(folder), crop=crop, min_frames=min_frames)
         return cls(made.tensors, tuple(p.name for p in paths[:max_frames]), str(folder), crop)
+
+    @classmethod
+    def from_synthetic(
+        cls, folder: str | os.PathLike, *, rain: str = "light", max_frames: int = 32,
+        crop: int | None = 256, min_frames: int = DEFAULT_MIN_FRAMES, seed: int = 0,
+    ) -> "CalibrationFrames":
+        """Clean images of ``folder`` with synthetic rain (preset ``rain``) rendered onto them."""
+        from edgederain.errors import ConfigError
+        from edgederain.train.synth import add_rain
+
+        paths = calibration_images(folder)
+        _check_count(len(paths), min_frames, str(folder))
+        rng = np.random.default_rng(seed)
+        try:
+            frames = [add_rain(_centre_crop(rgb, crop), config=rain, rng=rng)
+                      for rgb in _read_all(paths[:max_frames])]
+        except ConfigError as exc:
+            raise CalibrationError(str(exc)) from None
+        made = cls.from_arrays(frames, source=f"{folder} + synthetic {rain} rain", min_frames=min_frames)
+        return cls(made.tensors, tuple(p.name for p in paths[:max_frames]), made.source, crop)
 
 
 def _check_count(count: int, min_frames: int, source: str) -> None:
