@@ -53,7 +53,7 @@ class TrainConfig:
     backgrounds: tuple[str, ...] = ("../shared/data/backgrounds",)
     rain: str | dict = "light"  # rain preset name or a RainConfig dict
     max_side: int = 512
-    holdout_every: int = 20  # every n-th background is kept for validation only
+    holdout_every: int = 20  # every n-th background (or pair, without val_data) is validation only
     crop: int = 96
     batch_size: int = 4
     flip: bool = True
@@ -74,7 +74,7 @@ class TrainConfig:
     # stage 2 alone: the trained autoencoder
     ae_checkpoint: str | None = None
     # validation, logging, checkpoints
-    val_data: str | None = None  # paired folder; None -> held-out backgrounds with fixed rain
+    val_data: str | None = None  # paired folder; None -> held-out backgrounds/pairs
     val_count: int = 16
     val_crop: int = 192  # 0 = full images
     val_every: int = 500

@@ -5,7 +5,8 @@
 - :func:`build_datasets` returns the training source (paired folders, or fresh synthetic rain over
   the clean backgrounds minus a held-out share) and a fixed list of validation pairs: the first
   ``val_count`` pairs of ``val_data`` (centre-cropped to ``val_crop``), or fixed synthetic rain on
-  the held-out backgrounds (seeded, never seen in training).
+  the held-out backgrounds (seeded, never seen in training). Without ``val_data``, paired
+  training holds out every ``holdout_every``-th pair the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from edgederain.train.data import (
     list_backgrounds,
     split_holdout,
 )
-from edgederain.train.pairs import find_pairs, load_pair
+from edgederain.train.pairs import Pair, find_pairs, load_pair
 
 ValPairs = list[tuple[np.ndarray, np.ndarray]]
 
@@ -91,13 +92,25 @@ def _centre(img: np.ndarray, size: int, multiple: int) -> np.ndarray:
     return img[top : top + th, left : left + tw]
 
 
-def _val_from_folder(config: TrainConfig, multiple: int) -> ValPairs:
-    pairs = find_pairs(config.val_data, layout=config.layout, clean_side=config.clean_side)
+def _val_from_pairs(pairs: Sequence[Pair], config: TrainConfig, multiple: int) -> ValPairs:
     out = []
     for pair in pairs[: config.val_count]:
         rainy, clean = load_pair(pair)
         out.append((_centre(rainy, config.val_crop, multiple), _centre(clean, config.val_crop, multiple)))
     return out
+
+
+def _hold_out_pairs(sources: list[PairedDataset], config: TrainConfig) -> list[Pair]:
+    """Move every ``holdout_every``-th pair of each source to validation (no val_data given)."""
+    held: list[Pair] = []
+    for source in sources:
+        source.pairs, part = split_holdout(source.pairs, every=config.holdout_every)
+        if not source.pairs:
+            raise DatasetError("every training pair was held out; raise holdout_every or pass val_data")
+        held += part
+    if not held:
+        raise ConfigError("no pairs left for validation; pass val_data or set holdout_every > 0")
+    return held
 
 
 def _val_synthetic(config: TrainConfig, held: list[Path], fallback: list[Path]) -> ValPairs:
@@ -124,6 +137,7 @@ def build_datasets(config: TrainConfig) -> tuple[PairSource, ValPairs]:
             )
             for root in config.data
         ]
+        held_pairs = [] if config.val_data else _hold_out_pairs(sources, config)
         train: PairSource = sources[0] if len(sources) == 1 else ConcatSource(sources)
         held: list[Path] = []
         fallback: list[Path] = []
@@ -138,9 +152,10 @@ def build_datasets(config: TrainConfig) -> tuple[PairSource, ValPairs]:
             flip=config.flip, max_side=config.max_side,
         )
     if config.val_data:
-        val = _val_from_folder(config, multiple)
+        pairs = find_pairs(config.val_data, layout=config.layout, clean_side=config.clean_side)
+        val = _val_from_pairs(pairs, config, multiple)
     elif config.data:
-        raise ConfigError("training on paired folders needs val_data (a paired folder for validation)")
+        val = _val_from_pairs(held_pairs, config, multiple)
     else:
         val = _val_synthetic(config, held, fallback)
     return train, val
