@@ -24,7 +24,7 @@ Note:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -37,7 +37,7 @@ from edgederain.train.checkpoint import load_autoencoder, read_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.data import PairSource, steps_per_epoch
 from edgederain.train.losses import LossWeights, autoencoder_loss, derain_loss
-from edgederain.train.runner import StageRunner
+from edgederain.train.runner import StageResult, StageRunner
 from edgederain.train.setup import Compute, build_datasets
 from edgederain.train.validation import validate_autoencoder, validate_derain
 
@@ -45,19 +45,6 @@ StageName = Literal["ae", "derain"]
 # settings that may differ on --resume without changing what is computed
 RESUMABLE_CHANGES = ("stage", "threads", "val_every", "checkpoint_every", "log_every", "device")
 StepFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
-
-
-@dataclass
-class StageResult:
-    """What one stage did."""
-
-    stage: StageName
-    steps: int
-    total: int
-    completed: bool
-    last_metrics: dict[str, float] = field(default_factory=dict)
-    best_score: float | None = None
-    seconds: float = 0.0
 
 
 @dataclass

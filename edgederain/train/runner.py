@@ -9,6 +9,7 @@ bit: model, optimizer and scheduler state, the step, RNG states and the resolved
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +23,19 @@ from edgederain.train.config import TrainConfig
 from edgederain.train.csvlog import CsvLog
 from edgederain.train.data import PairSource, batch_for_step
 from edgederain.train.setup import Compute
+
+
+@dataclass
+class StageResult:
+    """What one stage did."""
+
+    stage: str
+    steps: int
+    total: int
+    completed: bool
+    last_metrics: dict[str, float] = field(default_factory=dict)
+    best_score: float | None = None
+    seconds: float = 0.0
 
 
 class StageRunner:
@@ -54,6 +68,7 @@ class StageRunner:
         self.step = 0
         self.best_score: float | None = None
         self.metrics: dict[str, float] = {}
+        self._consistent = True  # False only between the weight update and the step count
 
     # -- checkpoints -------------------------------------------------------------------------
     def _save(self, path: Path, *, full: bool = True) -> None:
@@ -104,9 +119,11 @@ class StageRunner:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self._consistent = False
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
+        self._consistent = True
         return {**terms, "grad_norm": float(norm)}
 
     def _validate(self) -> dict[str, float]:
@@ -119,45 +136,49 @@ class StageRunner:
         return metrics
 
     # -- the loop ----------------------------------------------------------------------------
-    def run(self, *, resume: bool, stop_after: int | None = None, progress: bool = True):
-        from edgederain.train.loop import StageResult
+    def _result(self, completed: bool, seconds: float = 0.0):
+        return StageResult(self.name, self.step, self.total, completed, self.metrics, self.best_score, seconds)
 
+    def _after_step(self, terms: dict[str, float], log: CsvLog, speed: tuple[float, int]) -> None:
+        log.add(terms)
+        val = self._validate() if self.step % self.config.val_every == 0 or self.step == self.total else None
+        if val is not None or self.step % self.config.log_every == 0:
+            elapsed = time.perf_counter() - speed[0]
+            log.write(self.step, lr=self.scheduler.get_last_lr()[0], elapsed=elapsed,
+                      it_per_s=(self.step - speed[1]) / max(elapsed, 1e-9), val=val)
+        if self.step % self.config.checkpoint_every == 0:
+            self._save(self.last)
+
+    def run(self, *, resume: bool, stop_after: int | None = None, progress: bool = True):
+        """Train to the end of the stage (or to ``stop_after`` steps); returns a StageResult."""
         if resume and self.final.is_file():
             self._load(self.final)
-            return StageResult(self.name, self.step, self.total, True, self.metrics, self.best_score)
+            return self._result(True)
         if resume and self.last.is_file():
             self._load(self.last)
         self.model.train()
-        log = CsvLog(Path(self.config.out_dir) / f"{self.name}_log.csv", keep_until=self.step, val_keys=self.val_keys)
-        start = time.perf_counter()
-        first = self.step
+        log = CsvLog(Path(self.config.out_dir) / f"{self.name}_log.csv", keep_until=self.step,
+                     val_keys=self.val_keys)
+        speed = (time.perf_counter(), self.step)
         bar = tqdm(total=self.total, initial=self.step, desc=self.name, disable=not progress, dynamic_ncols=True)
         try:
             while self.step < self.total:
                 if stop_after is not None and self.step >= stop_after:
                     self._save(self.last)
-                    return StageResult(self.name, self.step, self.total, False, self.metrics, self.best_score,
-                                       time.perf_counter() - start)
+                    return self._result(False, time.perf_counter() - speed[0])
                 terms = self._iterate()
-                log.add(terms)
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items() if k != "grad_norm"}, refresh=False)
-                val = self._validate() if self.step % self.config.val_every == 0 or self.step == self.total else None
-                if val is not None or self.step % self.config.log_every == 0:
-                    elapsed = time.perf_counter() - start
-                    log.write(self.step, lr=self.scheduler.get_last_lr()[0], elapsed=elapsed,
-                              it_per_s=(self.step - first) / max(elapsed, 1e-9), val=val)
-                if self.step % self.config.checkpoint_every == 0:
-                    self._save(self.last)
+                self._after_step(terms, log, speed)
         except KeyboardInterrupt:
-            self._save(self.last)
-            bar.close()
+            if self._consistent:  # not caught between the weight update and the step count
+                self._save(self.last)
             raise
-        bar.close()
+        finally:
+            bar.close()
         self._save(self.last)
         self._save(self.final)
-        return StageResult(self.name, self.step, self.total, True, self.metrics, self.best_score,
-                           time.perf_counter() - start)
+        return self._result(True, time.perf_counter() - speed[0])
 
 
-__all__ = ["StageRunner"]
+__all__ = ["StageResult", "StageRunner"]
