@@ -96,3 +96,22 @@ def test_dataset_draws_fresh_rain_each_epoch(tmp_path: Path, clean: np.ndarray) 
     assert (r0 >= c0).all() and r0.shape == (64, 64, 3)
     r1, c1 = ds.sample(1, 0)
     assert not np.array_equal(r1.astype(int) - c1, r0.astype(int) - c0)
+
+
+def test_rain_engine_and_datasets_import_without_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch': raise ImportError('torch blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import numpy as np\n"
+        "from edgederain.train.synth import add_rain\n"
+        "from edgederain.train.data import SyntheticRainDataset, PairedDataset\n"
+        "from edgederain.train.synth_folder import write_synthetic_pairs\n"
+        "assert (add_rain(np.zeros((16, 16, 3), np.uint8), rng=0) >= 0).all()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
