@@ -118,3 +118,74 @@ def test_openvino_precision_goes_through_load_config():
         "CPU": {"INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": "2"}}
     with pytest.raises(ConfigError):
         OpenVINOOptions(precision="int4")
+
+
+class _FakeDevice:
+    def __init__(self, ep_name, ov_device):
+        self.ep_name, self.ep_metadata = ep_name, {"ov_device": ov_device}
+
+
+class _FakeOrt:
+    """Just enough of onnxruntime for the OpenVINO plugin path (no Intel device needed)."""
+
+    __version__ = "1.32.0"
+
+    def __init__(self, devices):
+        self.devices, self.registered = devices, []
+
+    def get_available_providers(self):
+        return ["CPUExecutionProvider"]
+
+    def register_execution_provider_library(self, name, path):
+        self.registered.append((name, path))
+
+    def get_ep_devices(self):
+        return self.devices
+
+
+class _FakeOptions:
+    def __init__(self):
+        self.added = []
+
+    def add_provider_for_devices(self, devices, options):
+        self.added.append((devices, options))
+
+
+@pytest.fixture()
+def fake_plugin(monkeypatch):
+    import sys
+    import types
+
+    from edgederain.runtime import placement
+
+    mod = types.ModuleType("onnxruntime_ep_openvino")
+    mod.get_library_path = lambda: "/fake/libplugin.so"
+    mod.get_ep_name = lambda: "OpenVINOExecutionProvider"
+    monkeypatch.setitem(sys.modules, "onnxruntime_ep_openvino", mod)
+    monkeypatch.setattr(placement, "_registered_plugins", set())
+    return placement
+
+
+def test_openvino_plugin_is_registered_and_added_to_the_session_options(fake_plugin):
+    ort_fake = _FakeOrt([_FakeDevice("OpenVINOExecutionProvider", "CPU"), _FakeDevice("Other", "CPU")])
+    opts = _FakeOptions()
+    config = ProviderConfig.for_provider("openvino", openvino=OpenVINOOptions(precision="bf16"))
+    plan = fake_plugin.plan_placement(ort_fake, config, IOContract(), opts)
+    assert ort_fake.registered == [("edgederain_openvino", "/fake/libplugin.so")]
+    (devices, options), = opts.added
+    assert len(devices) == 1 and json.loads(options["load_config"])["CPU"]["INFERENCE_PRECISION_HINT"] == "bf16"
+    assert plan.openvino_plugin and fake_plugin.session_providers(plan) == []
+    assert plan.requested == (Provider.OPENVINO, Provider.CPU)
+    fake_plugin.plan_placement(ort_fake, config, IOContract(), _FakeOptions())
+    assert len(ort_fake.registered) == 1  # registered once per process
+
+
+def test_openvino_plugin_without_a_supported_device(fake_plugin):
+    ort_fake = _FakeOrt([])
+    config = ProviderConfig.for_provider("openvino")
+    with pytest.raises(ProviderError, match="found no CPU device"):
+        fake_plugin.plan_placement(ort_fake, config, IOContract(), _FakeOptions())
+    allowed = ProviderConfig.for_provider("openvino", allow_fallback=True)
+    plan = fake_plugin.plan_placement(ort_fake, allowed, IOContract(), _FakeOptions())
+    assert plan.requested == (Provider.CPU,) and plan.dropped[0][0] is Provider.OPENVINO
+    assert fake_plugin.session_providers(plan) == [("CPUExecutionProvider", {})]
