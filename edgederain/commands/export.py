@@ -85,6 +85,8 @@ def export(
     calib_method: CalibMethod = typer.Option(CalibMethod.minmax, help="INT8 range calibration."),
     int8_scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
     calib_frames: int = typer.Option(32, help="Calibration frames to use."),
+    calib_rain: Optional[str] = typer.Option(None, help="Render this synthetic rain preset onto "
+                                             "--calib-data (clean frames), e.g. light."),
     calib_cache: Optional[Path] = typer.Option(None, help="Reusable calibration cache (JSON)."),
     exporter: Exporter = typer.Option(Exporter.dynamo, help="dynamo (opset >= 18) or torchscript."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the export report as JSON."),
@@ -105,7 +107,7 @@ def export(
             exporter=exporter.value, static_size=parse_size(static) if static else None, batch=batch,
             simplify=simplify, verify=verify, fp16_backend=fp16_converter.value,
             verify_data=verify_data, verify_frames=verify_frames, calib_data=calib_data,
-            calib_frames=calib_frames,
+            calib_frames=calib_frames, calib_rain=calib_rain,
             quantize=QuantizeConfig(method=calib_method.value, scheme=int8_scheme.value, cache=calib_cache),
         )
         result = export_onnx(checkpoint, output, config=config)
@@ -125,6 +127,8 @@ def quantize(
     convs_only: bool = typer.Option(False, "--convs-only", help="Quantize only Conv nodes."),
     calib_frames: int = typer.Option(32, help="Calibration frames to use."),
     calib_crop: int = typer.Option(256, help="Centre-crop side for calibration frames (0: none)."),
+    calib_rain: Optional[str] = typer.Option(None, help="Render this synthetic rain preset onto "
+                                             "--calib-data (clean frames), e.g. light."),
     cache: Optional[Path] = typer.Option(None, help="Reusable calibration cache (JSON)."),
     verify_data: Optional[Path] = typer.Option(None, help="Frames (or rainy/+clean/) for the gate."),
     verify_frames: int = typer.Option(4, help="How many frames of --verify-data to use."),
@@ -142,7 +146,8 @@ def quantize(
         )
         result = quantize_onnx(model, output, calib_data=calib_data, quantize=config,
                                verify_data=verify_data, verify_frames=verify_frames,
-                               calib_frames=calib_frames, calib_crop=calib_crop or None)
+                               calib_frames=calib_frames, calib_crop=calib_crop or None,
+                               calib_rain=calib_rain)
     _echo_result(result)
     _write_json(json_out, _result_dict(result))
 

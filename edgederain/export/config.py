@@ -33,6 +33,7 @@ class ExportConfig:
         verify_frames: how many of its frames to use.
         calib_data: folder of calibration frames (required for ``int8``).
         calib_frames / calib_crop / min_calib_frames: how many frames, centre-crop side, minimum.
+        calib_rain: render this synthetic rain preset onto ``calib_data`` (clean frames) first.
         quantize: INT8 settings (method, scheme, nodes kept in float, cache).
         gates: gate thresholds.
     """
@@ -51,6 +52,7 @@ class ExportConfig:
     calib_frames: int = 32
     calib_crop: int | None = 256
     min_calib_frames: int = 8
+    calib_rain: str | None = None
     quantize: QuantizeConfig = field(default_factory=QuantizeConfig)
     gates: Gates = field(default_factory=Gates)
 

@@ -21,10 +21,16 @@ from edgederain.export.gates import GateReport, Gates, ground_truth_check, run_g
 from edgederain.parity import OnnxRunner
 
 
-def load_calibration(folder, *, max_frames: int, crop: int | None, min_frames: int) -> CalibrationFrames:
-    """Calibration frames from ``folder``; :class:`CalibrationError` if missing, few or unreadable."""
+def load_calibration(
+    folder, *, max_frames: int, crop: int | None, min_frames: int, rain: str | None = None
+) -> CalibrationFrames:
+    """Calibration frames from ``folder`` (with synthetic ``rain`` rendered onto clean frames if
+    given); :class:`CalibrationError` if missing, too few or unreadable."""
     if folder is None:
         raise CalibrationError("INT8 needs calibration frames: pass --calib-data DIR")
+    if rain is not None:
+        return CalibrationFrames.from_synthetic(folder, rain=rain, max_frames=max_frames, crop=crop,
+                                                min_frames=min_frames)
     return CalibrationFrames.from_folder(folder, max_frames=max_frames, crop=crop, min_frames=min_frames)
 
 
@@ -69,6 +75,7 @@ def quantize_onnx(
     calib_frames: int = 32,
     calib_crop: int | None = 256,
     min_calib_frames: int = 8,
+    calib_rain: str | None = None,
 ):
     """Quantize an FP32 model written by ``export`` to ``output``; returns an ExportResult."""
     from edgederain.export.metadata import attach_contract, read_contract, save_single_file, tool_versions, utc_now
@@ -85,7 +92,8 @@ def quantize_onnx(
     inputs = probe_inputs(static, batch)
     frames = load_eval_frames(verify_data, limit=verify_frames or None) if verify_data else []
     inputs.update(fit_frames(frames, static, batch))
-    calib = load_calibration(calib_data, max_frames=calib_frames, crop=calib_crop, min_frames=min_calib_frames)
+    calib = load_calibration(calib_data, max_frames=calib_frames, crop=calib_crop,
+                             min_frames=min_calib_frames, rain=calib_rain)
     result, gate = int8_from_fp32(fp32, calib, quantize=quantize, gates=gates, inputs=inputs,
                                   extremes=extreme_probe_inputs(static, batch), frames=frames)
     new = contract.replace(precision="int8", calibration=result.settings, versions=tool_versions(),

@@ -114,7 +114,8 @@ def _int8_stage(fp32, config: ExportConfig, inputs, extremes, frames: list[EvalF
     from edgederain.export.int8 import int8_from_fp32, load_calibration
 
     calib = load_calibration(config.calib_data, max_frames=config.calib_frames,
-                             crop=config.calib_crop, min_frames=config.min_calib_frames)
+                             crop=config.calib_crop, min_frames=config.min_calib_frames,
+                             rain=config.calib_rain)
     result, gates = int8_from_fp32(fp32, calib, quantize=config.quantize, gates=config.gates,
                                    inputs=inputs, extremes=extremes, frames=frames,
                                    verify=config.verify)
