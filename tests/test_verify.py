@@ -86,3 +86,23 @@ def test_verify_on_rain100l(rain100l_dir):
     report = verify_model(path, reference=checkpoint("tiny"), data=rain100l_dir, limit=2)
     assert report.passed and report.summary.psnr_db >= 60.0
     assert report.ground_truth["frames"] == 2
+
+
+def test_cli_int8_export_with_too_few_calibration_frames(tmp_path):
+    from export_fixtures import write_images
+
+    write_images(tmp_path / "calib", 3)
+    out = runner.invoke(app, ["export", str(checkpoint("tiny")), "-o", str(tmp_path / "m.onnx"),
+                              "--int8", "--calib-data", str(tmp_path / "calib")])
+    assert out.exit_code == 2 and "3 calibration frame(s), need at least 8" in out.output
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_cli_int8_export_with_unreadable_calibration_image(tmp_path):
+    from export_fixtures import write_images
+
+    write_images(tmp_path / "calib", 8)
+    (tmp_path / "calib" / "2.png").write_bytes(b"")
+    out = runner.invoke(app, ["export", str(checkpoint("tiny")), "-o", str(tmp_path / "m.onnx"),
+                              "--int8", "--calib-data", str(tmp_path / "calib")])
+    assert out.exit_code == 2 and "unreadable calibration image" in out.output and "2.png" in out.output

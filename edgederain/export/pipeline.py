@@ -110,16 +110,23 @@ def _fp16_stage(fp32: onnx.ModelProto, config: ExportConfig, inputs, extremes) -
     return _Stage(fp16, gates, kept, {"fp16_backend": config.fp16_backend, "overflow_nodes": overflow})
 
 
-def _int8_stage(fp32, config: ExportConfig, inputs, extremes, frames: list[EvalFrame]) -> _Stage:
-    from edgederain.export.int8 import int8_from_fp32, load_calibration
+def _int8_stage(fp32, config: ExportConfig, inputs, extremes, frames: list[EvalFrame], calib) -> _Stage:
+    from edgederain.export.int8 import int8_from_fp32
 
-    calib = load_calibration(config.calib_data, max_frames=config.calib_frames,
-                             crop=config.calib_crop, min_frames=config.min_calib_frames,
-                             rain=config.calib_rain)
     result, gates = int8_from_fp32(fp32, calib, quantize=config.quantize, gates=config.gates,
                                    inputs=inputs, extremes=extremes, frames=frames,
                                    verify=config.verify)
     return _Stage(result.model, gates, result.kept_float, result.settings)
+
+
+def _calibration(config: ExportConfig):
+    """INT8 calibration frames, loaded before the (slow) trace so bad data fails fast."""
+    if config.precision != "int8":
+        return None
+    from edgederain.export.int8 import load_calibration
+
+    return load_calibration(config.calib_data, max_frames=config.calib_frames, crop=config.calib_crop,
+                            min_frames=config.min_calib_frames, rain=config.calib_rain)
 
 
 def _runtime_check(path: Path, x: np.ndarray, expected: np.ndarray) -> None:
@@ -143,6 +150,7 @@ def export_onnx(
     start = time.perf_counter()
     out = _output_path(output)
     net, ckpt = load_derain_model(checkpoint)
+    calib = _calibration(config)
     inputs = probe_inputs(config.static_size, config.batch)
     if config.verify_data is not None:
         frames = load_eval_frames(config.verify_data, limit=config.verify_frames or None)
@@ -155,7 +163,7 @@ def export_onnx(
     if config.precision == "fp16":
         stage = _fp16_stage(fp32.model, config, inputs, extremes)
     elif config.precision == "int8":
-        stage = _int8_stage(fp32.model, config, inputs, extremes, frames)
+        stage = _int8_stage(fp32.model, config, inputs, extremes, frames, calib)
     gates = fp32.gates + (stage.gates if stage is not fp32 else ())
     contract = build_contract(
         precision=config.precision, model_config=ckpt["model_config"],
