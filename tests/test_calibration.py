@@ -133,3 +133,21 @@ def test_quantize_onnx_carries_the_contract(calib_dir, tmp_path):
     assert gate["passed"] and "ground_truth" in gate
     with pytest.raises(Exception, match="int8 model"):
         quantize_onnx(result.path, tmp_path / "again.onnx", calib_data=calib_dir)
+
+
+def test_calibration_and_quantize_path_import_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch': raise ImportError('torch blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import edgederain.calibration.quantize, edgederain.calibration.reader, edgederain.parity\n"
+        "from edgederain.export import attach_contract, quantize_onnx, verify_model, read_contract\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
