@@ -26,7 +26,7 @@ PRECISIONS = ("fp32", "fp16", "int8-u8s8", "int8-s8s8")
 
 def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", type=Path, action="append", required=True,
+    p.add_argument("--checkpoint", type=Path, action="append", default=[],
                    help="checkpoint(s) to export; repeat for several variants")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "bench" / "bench_export.json")
     p.add_argument("--precisions", nargs="*", default=list(PRECISIONS), choices=PRECISIONS)
@@ -34,6 +34,7 @@ def _args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--table", type=Path, help="only print the markdown table of an existing JSON")
     return p.parse_args()
 
 
@@ -102,8 +103,33 @@ def _bench_checkpoint(ckpt: Path, args, frames, x) -> dict:
     return row
 
 
+def _psnr(v) -> str:
+    return v if isinstance(v, str) else f"{v:.1f}"
+
+
+def markdown_table(record: dict) -> str:
+    """variant x precision table of a benchmark record."""
+    lines = ["| checkpoint | precision | file MB | gate: PSNR dB / max abs | Rain100L PSNR / SSIM (RGB) "
+             "| PSNR / SSIM (Y) | CPU ms 480x320 |", "|---|---|---|---|---|---|---|"]
+    for row in record["results"]:
+        name = Path(row["checkpoint"]).name
+        for prec in ("pytorch_fp32", *PRECISIONS):
+            if prec not in row:
+                continue
+            r = row[prec]
+            gates = "; ".join(f"{k}: {_psnr(g['psnr_db'])} / {g['max_abs']:.1e}" for k, g in r.get("gates", {}).items())
+            m = r["rain100l"]
+            lines.append(f"| {name} | {prec} | {r.get('file_mb', float('nan')):.2f} | {gates or '-'} | "
+                         f"{m['psnr_rgb']:.2f} / {m['ssim_rgb']:.4f} | {m['psnr_y']:.2f} / {m['ssim_y']:.4f} | "
+                         f"{r['latency']['median_ms']:.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     args = _args()
+    if args.table is not None:
+        print(markdown_table(json.loads(args.table.read_text())))
+        return
     from edgederain.export.data import load_eval_frames
 
     frames = load_eval_frames(DATA / "rain100l", limit=args.eval_frames)
@@ -112,6 +138,7 @@ def main() -> None:
               "threads": args.threads, "results": [_bench_checkpoint(c, args, frames, x) for c in args.checkpoint]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))
+    print(markdown_table(record))
     print(f"written {args.out}")
 
 

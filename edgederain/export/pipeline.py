@@ -138,6 +138,16 @@ def _runtime_check(path: Path, x: np.ndarray, expected: np.ndarray) -> None:
         raise ExportError(f"{path}: the runtime's output differs from the export check's")
 
 
+def _gate_inputs(config: ExportConfig) -> tuple[dict[str, np.ndarray], list[EvalFrame]]:
+    """Synthetic probes plus the user's verification frames (fitted to a static shape)."""
+    inputs = probe_inputs(config.static_size, config.batch)
+    if config.verify_data is None:
+        return inputs, []
+    frames = load_eval_frames(config.verify_data, limit=config.verify_frames or None)
+    inputs.update(fit_frames(frames, config.static_size, config.batch))
+    return inputs, frames
+
+
 def export_onnx(
     checkpoint: str | os.PathLike,
     output: str | os.PathLike,
@@ -151,12 +161,7 @@ def export_onnx(
     out = _output_path(output)
     net, ckpt = load_derain_model(checkpoint)
     calib = _calibration(config)
-    inputs = probe_inputs(config.static_size, config.batch)
-    if config.verify_data is not None:
-        frames = load_eval_frames(config.verify_data, limit=config.verify_frames or None)
-        inputs.update(fit_frames(frames, config.static_size, config.batch))
-    else:
-        frames = []
+    inputs, frames = _gate_inputs(config)
     extremes = extreme_probe_inputs(config.static_size, config.batch)
     fp32, simplified = _fp32_stage(net, config, inputs, extremes)
     stage = fp32
@@ -175,7 +180,11 @@ def export_onnx(
     attach_contract(stage.model, contract)
     save_single_file(stage.model, out)
     probe = next(iter(inputs.values()))
-    _runtime_check(out, probe, OnnxRunner(stage.model.SerializeToString())(probe))
+    try:
+        _runtime_check(out, probe, OnnxRunner(stage.model.SerializeToString())(probe))
+    except Exception:
+        out.unlink(missing_ok=True)
+        raise
     return ExportResult(out, contract, out.stat().st_size, len(stage.model.graph.node), gates,
                         stage.kept, simplified, time.perf_counter() - start)
 
