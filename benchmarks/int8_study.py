@@ -46,6 +46,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--calib-frames", type=int, default=16)
     p.add_argument("--calib-crop", type=int, default=256)
     p.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--latency-runs", type=int, default=5, help="timed runs at 1x3x320x480 (0: skip)")
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rain100l-calibration", action="store_true",
                    help="also calibrate the default variant on held-out Rain100L rainy frames")
     return p.parse_args()
@@ -61,6 +63,25 @@ def _evaluate(runner, ref_outputs, frames) -> dict:
     return {"psnr_vs_fp32_min": min(p.psnr_db for p in parity),
             "psnr_vs_fp32_mean": float(np.mean([p.psnr_db for p in parity])),
             "max_abs_vs_fp32": max(p.max_abs for p in parity), **gt}
+
+
+def _latency_ms(model: onnx.ModelProto, args) -> float | None:
+    """Median CPU latency (ms) at 1 x 3 x 320 x 480 with ``args.threads`` threads."""
+    import onnxruntime as ort
+
+    if args.latency_runs <= 0:
+        return None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).random((1, 3, 320, 480), dtype=np.float32)
+    sess.run(None, {"image": x})
+    times = []
+    for _ in range(args.latency_runs):
+        start = time.perf_counter()
+        sess.run(None, {"image": x})
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
 
 
 def _calibration_sets(args):
@@ -91,7 +112,8 @@ def main() -> None:
     ref = [fp32_runner(f.input) for f in frames]
     record = {"checkpoint": str(args.checkpoint), "checkpoint_sha256": sha256_of(args.checkpoint),
               "eval": f"rain100l frames 1..{len(frames)}", "fp32": _evaluate(fp32_runner, ref, frames),
-              "variants": {}}
+              "variants": {}, "latency_input": [1, 3, 320, 480], "threads": args.threads}
+    record["fp32"]["latency_ms"] = _latency_ms(fp32, args)
     cache_dir = args.out.parent / "calib_cache"
     for calib_name, calib in _calibration_sets(args).items():
         names = args.variants if calib_name.startswith("camvid") else ["default(rlcn+io)"]
@@ -106,9 +128,11 @@ def main() -> None:
             done, total = quantized_convs(q.model)
             key = f"{name} [{calib_name}]"
             record["variants"][key] = {**metrics, "settings": q.settings, "quantized_convs": f"{done}/{total}",
-                                       "float_nodes": len(q.kept_float), "quantize_s": seconds}
+                                       "float_nodes": len(q.kept_float), "quantize_s": seconds,
+                                       "latency_ms": _latency_ms(q.model, args)}
             print(f"{key:55s} vsFP32 {metrics['psnr_vs_fp32_min']:6.2f} dB  GT {metrics['psnr_rgb']:6.3f} "
-                  f"(drop {metrics['drop_vs_fp32_db']:+.3f})  Y {metrics['psnr_y']:6.3f}", flush=True)
+                  f"(drop {metrics['drop_vs_fp32_db']:+.3f})  Y {metrics['psnr_y']:6.3f}  "
+                  f"{record['variants'][key]['latency_ms'] or 0:.0f} ms", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))
     print(f"FP32 GT {record['fp32']['psnr_rgb']:.3f} dB; written {args.out}")
