@@ -15,8 +15,9 @@ frame. Writes one JSON file.
 - OpenVINO runs in a separate Python (``--openvino-python``) that has ``onnxruntime-openvino``
   or ``onnxruntime-ep-openvino``: those must not be installed next to the project's onnxruntime.
   The worker uses only numpy + onnxruntime + ``edgederain.runtime``.
-- Variants run one after another, each with ``--warmup`` untimed runs then ``--iterations``
-  timed ones cycling over the frames. The machine is shared: the JSON records the load average.
+- Variants are interleaved: after one untimed pass over the frames (outputs for the PSNR), each
+  of ``--warmup`` + ``--iterations`` rounds runs every variant once, the order rotating, so a
+  change in machine load hits all variants alike. The JSON records the load average.
 """
 
 from __future__ import annotations
@@ -74,19 +75,57 @@ def load_frames(size: tuple[int, int], count: int) -> np.ndarray:
     return np.stack(frames)
 
 
-def time_variant(run, frames: np.ndarray, warmup: int, iterations: int) -> tuple[dict, list]:
-    """Warm up, then time ``iterations`` calls cycling over frames; outputs of one pass over all."""
-    outs = [run(f) for f in frames]
-    for i in range(warmup):
-        run(frames[i % len(frames)])
-    samples = []
-    for i in range(iterations):
+class LocalRunner:
+    """A variant in this process: ``fn(frame) -> float32 H x W x 3`` output."""
+
+    def __init__(self, fn, frames: np.ndarray) -> None:
+        self.fn, self.frames = fn, frames
+
+    def outputs(self) -> list:
+        return [self.fn(f) for f in self.frames]
+
+    def time(self, i: int) -> float:
         t0 = time.perf_counter()
-        run(frames[i % len(frames)])
-        samples.append(time.perf_counter() - t0)
-    ms = np.asarray(samples) * 1e3
-    stats = {"runs": len(ms), "median_ms": float(np.median(ms)), "p99_ms": float(np.percentile(ms, 99)),
-             "min_ms": float(ms.min()), "max_ms": float(ms.max())}
+        self.fn(self.frames[i % len(self.frames)])
+        return time.perf_counter() - t0
+
+
+class RemoteRunner:
+    """A variant served by the OpenVINO worker process (times measured inside the worker)."""
+
+    def __init__(self, worker: subprocess.Popen, name: str, out_dir: Path) -> None:
+        self.worker, self.name, self.out_dir = worker, name, out_dir
+
+    def _ask(self, line: str) -> str:
+        self.worker.stdin.write(line + "\n")
+        self.worker.stdin.flush()
+        return self.worker.stdout.readline().strip()
+
+    def outputs(self) -> list:
+        self._ask(f"out {self.name}")
+        return list(np.load(self.out_dir / f"ov_{self.name}.npy"))
+
+    def time(self, i: int) -> float:
+        return float(self._ask(f"run {self.name} {i}"))
+
+
+def interleaved(runners: dict, n_frames: int, warmup: int, iterations: int) -> tuple[dict, dict]:
+    """Outputs of every variant, then warm-up and timed rounds in which each variant runs once
+    (the order rotating every round), so all variants see the same machine load."""
+    outs = {k: r.outputs() for k, r in runners.items()}
+    names = list(runners)
+    samples: dict = {k: [] for k in names}
+    for i in range(warmup + iterations):
+        order = names[i % len(names):] + names[: i % len(names)]
+        for k in order:
+            t = runners[k].time(i % n_frames)
+            if i >= warmup:
+                samples[k].append(t)
+    stats = {}
+    for k, values in samples.items():
+        ms = np.asarray(values) * 1e3
+        stats[k] = {"runs": len(ms), "median_ms": float(np.median(ms)), "p99_ms": float(np.percentile(ms, 99)),
+                    "min_ms": float(ms.min()), "max_ms": float(ms.max())}
     return stats, outs
 
 
@@ -121,64 +160,72 @@ def psnr_vs(ref: list, outs: list) -> dict:
 
 
 def openvino_worker(args: argparse.Namespace) -> None:
-    """Runs inside the OpenVINO Python: time f32 and bf16 on the saved frames; write JSON + npy."""
+    """Runs inside the OpenVINO Python; answers ``run NAME I`` (seconds) and ``out NAME``."""
+    import onnxruntime
+
     frames = np.load(args.frames_file)
-    result = {}
+    runs, info = {}, {}
     for precision in ("f32", "bf16"):
         try:
-            session, run = ort_runner(Path(args.model), args.threads, provider="openvino",
-                                      openvino_precision=precision)
+            session, fn = ort_runner(Path(args.model), args.threads, provider="openvino",
+                                     openvino_precision=precision)
         except Exception as exc:  # noqa: BLE001 - report why the variant is missing
-            result[precision] = {"error": f"{type(exc).__name__}: {exc}"}
+            info[precision] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
-        stats, outs = time_variant(run, frames, args.warmup, args.iterations)
-        np.save(Path(args.out_dir) / f"ov_{precision}.npy", np.stack(outs))
-        import onnxruntime
+        runs[precision] = fn
+        info[precision] = {"active": list(session.active_providers), "onnxruntime": onnxruntime.__version__,
+                           "load_config": session.info.provider_options.get(
+                               "OpenVINOExecutionProvider", {}).get("load_config")}
+    print(json.dumps(info), flush=True)
+    for line in sys.stdin:
+        cmd, name, *rest = line.split()
+        if cmd == "out":
+            np.save(Path(args.out_dir) / f"ov_{name}.npy", np.stack([runs[name](f) for f in frames]))
+            print("ok", flush=True)
+        elif cmd == "run":
+            t0 = time.perf_counter()
+            runs[name](frames[int(rest[0])])
+            print(time.perf_counter() - t0, flush=True)
 
-        result[precision] = {**stats, "active": list(session.active_providers),
-                             "onnxruntime": onnxruntime.__version__,
-                             "load_config": session.info.provider_options.get(
-                                 "OpenVINOExecutionProvider", {}).get("load_config")}
-    (Path(args.out_dir) / "ov.json").write_text(json.dumps(result))
 
-
-def run_openvino(python: str, model: Path, frames: np.ndarray, args) -> tuple[dict, dict]:
-    with tempfile.TemporaryDirectory() as tmp:
-        np.save(Path(tmp) / "frames.npy", frames)
-        cmd = [python, __file__, "--worker", "--model", str(model), "--frames-file", str(Path(tmp) / "frames.npy"),
-               "--out-dir", tmp, "--threads", str(args.threads), "--warmup", str(args.warmup),
-               "--iterations", str(args.iterations)]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
-        if proc.returncode != 0:
-            return {"error": proc.stderr[-2000:]}, {}
-        stats = json.loads((Path(tmp) / "ov.json").read_text())
-        outs = {p: list(np.load(Path(tmp) / f"ov_{p}.npy")) for p in stats if "error" not in stats[p]}
-        return stats, outs
+def start_openvino(python: str, model: Path, frames: np.ndarray, tmp: Path, args) -> tuple[dict, dict]:
+    """Start the worker; returns (info per precision, runners for those that work)."""
+    np.save(tmp / "frames.npy", frames)
+    cmd = [python, __file__, "--worker", "--model", str(model), "--frames-file", str(tmp / "frames.npy"),
+           "--out-dir", str(tmp), "--threads", str(args.threads)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    worker = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    line = worker.stdout.readline()
+    if not line:
+        return {"error": "OpenVINO worker did not start"}, {}
+    info = json.loads(line)
+    runners = {f"openvino_{p}": RemoteRunner(worker, p, tmp) for p, v in info.items() if "error" not in v}
+    return info, runners
 
 
 def bench_size(size, models, checkpoint, args) -> dict:
     frames = load_frames(size, args.frames)
     row: dict = {"shape_hw": list(size), "frames": len(frames), "load_before": list(os.getloadavg())}
-    _, run32 = ort_runner(models["fp32"], args.threads)
-    row["ort_fp32"], ref = time_variant(run32, frames, args.warmup, args.iterations)
-    _, run8 = ort_runner(models["int8"], args.threads)
-    row["ort_int8"], outs = time_variant(run8, frames, args.warmup, args.iterations)
-    row["ort_int8"]["psnr_vs_fp32"] = psnr_vs(ref, outs)
-    if args.openvino_python:
-        ov_stats, ov_outs = run_openvino(args.openvino_python, models["fp32"], frames, args)
-        for p, stats in ov_stats.items() if "error" not in ov_stats else []:
-            if p in ov_outs:
-                stats["psnr_vs_fp32"] = psnr_vs(ref, ov_outs[p])
-            row[f"openvino_{p}"] = stats
-        if "error" in ov_stats:
-            row["openvino_error"] = ov_stats["error"]
-    row["torch_eager"], outs = time_variant(torch_runner(checkpoint, args.threads), frames,
-                                            args.warmup, args.iterations)
-    row["torch_eager"]["psnr_vs_fp32"] = psnr_vs(ref, outs)
+    runners = {"torch_eager": LocalRunner(torch_runner(checkpoint, args.threads), frames),
+               "ort_fp32": LocalRunner(ort_runner(models["fp32"], args.threads)[1], frames),
+               "ort_int8": LocalRunner(ort_runner(models["int8"], args.threads)[1], frames)}
+    with tempfile.TemporaryDirectory() as tmp:
+        info, worker_runners = {}, {}
+        if args.openvino_python:
+            info, worker_runners = start_openvino(args.openvino_python, models["fp32"], frames, Path(tmp), args)
+        stats, outs = interleaved({**runners, **worker_runners}, len(frames), args.warmup, args.iterations)
+        for r in worker_runners.values():
+            r.worker.stdin.close()
+            r.worker.wait(timeout=60)
+            break
+    for name, st in stats.items():
+        if name != "ort_fp32":
+            st["psnr_vs_fp32"] = psnr_vs(outs["ort_fp32"], outs[name])
+        row[name] = {**st, **info.get(name.replace("openvino_", ""), {})} if name.startswith("openvino") else st
+    row["openvino_info"] = info
     eager = row["torch_eager"]["median_ms"]
-    row["ratio_to_torch_median"] = {k: v["median_ms"] / eager for k, v in row.items()
-                                    if isinstance(v, dict) and "median_ms" in v}
+    row["ratio_to_torch_median"] = {k: v["median_ms"] / eager for k, v in stats.items()}
+    row["ratio_int8_to_fp32_median"] = stats["ort_int8"]["median_ms"] / stats["ort_fp32"]["median_ms"]
     row["load_after"] = list(os.getloadavg())
     return row
 
