@@ -116,7 +116,7 @@ def test_calibration_cache_is_reused_and_invalidated(frames, tmp_path):
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     fewer = CalibrationFrames(frames.tensors[:8], frames.names[:8], frames.source, frames.crop)
     assert not quantize_model(fp32, fewer, config=cfg).cache_hit  # other frames: recalibrated
-    pct = QuantizeConfig(cache=cache, method="percentile", progress=False)
+    pct = QuantizeConfig(cache=cache, method="minmax", progress=False)
     assert not quantize_model(fp32, fewer, config=pct).cache_hit  # other method: recalibrated
 
 
@@ -127,7 +127,7 @@ def test_quantize_onnx_carries_the_contract(calib_dir, tmp_path):
                            verify_data=pairs, quantize=QuantizeConfig(progress=False))
     c = read_contract(result.path)
     assert c.precision == "int8" and c.checkpoint_sha256 == read_contract(path).checkpoint_sha256
-    assert c.calibration["method"] == "minmax" and c.calibration["frames"] == 10
+    assert c.calibration["method"] == "percentile" and c.calibration["frames"] == 10
     assert c.calibration["scheme"] == "u8s8" and c.calibration["keep_float"] == ["rlcn", "io"]
     gate = c.parity["int8_vs_fp32"]
     assert gate["passed"] and "ground_truth" in gate

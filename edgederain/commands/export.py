@@ -82,7 +82,7 @@ def export(
     verify_data: Optional[Path] = typer.Option(None, help="Extra frames (or rainy/+clean/) for the gate."),
     verify_frames: int = typer.Option(4, help="How many frames of --verify-data to use."),
     fp16_converter: Fp16Converter = typer.Option(Fp16Converter.ort, help="FP16 converter."),
-    calib_method: CalibMethod = typer.Option(CalibMethod.minmax, help="INT8 range calibration."),
+    calib_method: CalibMethod = typer.Option(CalibMethod.percentile, help="INT8 range calibration."),
     int8_scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
     calib_frames: int = typer.Option(32, help="Calibration frames to use."),
     calib_rain: Optional[str] = typer.Option(None, help="Render this synthetic rain preset onto "
@@ -119,7 +119,7 @@ def quantize(
     model: Path = typer.Argument(..., help="FP32 .onnx written by `edgederain export`."),
     output: Path = typer.Option(..., "--output", "-o", help="Output INT8 .onnx file."),
     calib_data: Path = typer.Option(..., help="Folder of calibration frames."),
-    method: CalibMethod = typer.Option(CalibMethod.minmax, help="Range calibration method."),
+    method: CalibMethod = typer.Option(CalibMethod.percentile, help="Range calibration method."),
     scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
     per_channel: bool = typer.Option(True, "--per-channel/--per-tensor", help="Weight scales."),
     keep_float: str = typer.Option("rlcn,io", help="Comma-separated node groups kept in float "
