@@ -8,7 +8,6 @@ overlap. The weights are random but redrawn so the predicted rain layer is as la
 
 from __future__ import annotations
 
-import pytest
 from runtime_fixtures import tiny_net_model  # noqa: F401
 
 from edgederain.io import read_rgb
