@@ -102,9 +102,10 @@ class EvalReport:
         return d
 
     def write_json(self, path: str | os.PathLike) -> Path:
+        """Strict JSON: a non-finite value (PSNR of identical images) is written as null."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(self.summary(), indent=2) + "\n")
+        p.write_text(json.dumps(_finite(self.summary()), indent=2, allow_nan=False) + "\n")
         return p
 
     def write_csv(self, path: str | os.PathLike) -> Path:
@@ -117,6 +118,16 @@ class EvalReport:
             for row in self.per_image:
                 writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
         return p
+
+
+def _finite(value):
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _thumb(img: np.ndarray, width: int) -> np.ndarray:

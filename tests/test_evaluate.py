@@ -111,3 +111,10 @@ def test_cli_evaluate_identity_on_rain100l(rain100l_dir: Path, tmp_path: Path) -
 def test_cli_errors_are_clean(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate", "identity", "--data", str(tmp_path / "none")])
     assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_json_is_strict_when_psnr_is_infinite(paired: Path, tmp_path: Path) -> None:
+    report = evaluate_folder("identity", paired, progress=False)
+    report.input_mean["psnr_rgb"] = float("inf")
+    text = report.write_json(tmp_path / "r.json").read_text()
+    assert "Infinity" not in text and json.loads(text)["input_mean"]["psnr_rgb"] is None

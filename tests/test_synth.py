@@ -115,3 +115,19 @@ def test_rain_engine_and_datasets_import_without_torch() -> None:
         "assert (add_rain(np.zeros((16, 16, 3), np.uint8), rng=0) >= 0).all()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_light_preset_matches_rain100l_input_statistics(backgrounds_dir: Path) -> None:
+    """Rain100L: rainy vs clean 25.5 dB RGB on average; 16 % of pixels brightened >= 10 levels."""
+    from edgederain.train.data import list_backgrounds, load_background
+
+    paths = list_backgrounds([backgrounds_dir])
+    picked = [paths[i] for i in np.linspace(0, len(paths) - 1, 16).astype(int)]
+    scores, coverage = [], []
+    for i, path in enumerate(picked):
+        clean = load_background(path, max_side=480)
+        rainy = add_rain(clean, config="light", rng=i)
+        scores.append(psnr(rainy, clean))
+        coverage.append(((rainy.astype(int) - clean).max(axis=-1) >= 10).mean())
+    assert 23.5 < np.mean(scores) < 27.5
+    assert 0.08 < np.mean(coverage) < 0.24

@@ -55,7 +55,11 @@ def _train(
             ae_checkpoint=ae_checkpoint,
         )
         cfg = _apply_flags(base, flags)
-        result = train(cfg, resume=resume, progress=progress)
+        try:
+            result = train(cfg, resume=resume, progress=progress)
+        except KeyboardInterrupt:
+            typer.echo(f"\ninterrupted; continue with the same command plus --resume (run folder {cfg.out_dir})")
+            raise typer.Exit(130) from None
         for s in result.stages:
             state = "done" if s.completed else "stopped"
             metrics = ", ".join(f"{k} {v:.4g}" for k, v in s.last_metrics.items())
