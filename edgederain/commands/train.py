@@ -62,7 +62,7 @@ def _train(
             raise typer.Exit(130) from None
         for s in result.stages:
             state = "done" if s.completed else "stopped"
-            metrics = ", ".join(f"{k} {v:.4g}" for k, v in s.last_metrics.items())
+            metrics = ", ".join(f"{k} {v:.4g}" for k, v in s.last_metrics.items() if not k.startswith("neg_"))
             typer.echo(f"{s.stage}: {state} at step {s.steps}/{s.total}; {metrics}")
         typer.echo(f"run folder: {result.out_dir}")
 
