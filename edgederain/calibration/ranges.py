@@ -13,6 +13,8 @@ Entropy calibration uses :data:`ENTROPY_BINS` histogram bins: with ORT's default
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 from typing import Literal
 
@@ -56,8 +58,9 @@ def calibrate_to_cache(
 
     calibrator = _calibrator(model_path, workdir, method, percentile)
     input_name = calibrator.infer_session.get_inputs()[0].name
+    # ORT's histogram calibrators print a line per chunk; the progress bar says the same.
     with tqdm(total=len(frames), desc=f"calibrating ({method})", unit="frame",
-              disable=not progress) as bar:
+              disable=not progress) as bar, contextlib.redirect_stdout(io.StringIO()):
         for start in range(0, len(frames), CHUNK):
             chunk = CalibrationFrames(
                 frames.tensors[start : start + CHUNK], frames.names[start : start + CHUNK],
@@ -65,7 +68,7 @@ def calibrate_to_cache(
             )
             calibrator.collect_data(data_reader(chunk, input_name, progress=False))
             bar.update(len(chunk))
-    ranges = calibrator.compute_data()
+        ranges = calibrator.compute_data()
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     save_tensors_data(ranges, cache_path)
     return cache_path
