@@ -67,6 +67,24 @@ def _result_dict(result) -> dict:
             "gates": [g.to_dict() for g in result.gates], "contract": result.contract.to_dict()}
 
 
+def _export_config(*, fp16: bool, int8: bool, static: Optional[str], dynamic: bool, method: str,
+                   scheme: str, cache: Optional[Path], **settings):
+    """The ExportConfig for the CLI's flags; conflicting flags are errors, not guesses."""
+    from edgederain.calibration.quantize import QuantizeConfig
+    from edgederain.errors import ExportError
+    from edgederain.export.config import ExportConfig, parse_size
+
+    if fp16 and int8:
+        raise ExportError("choose one of --fp16 and --int8")
+    if static and dynamic:
+        raise ExportError("choose one of --static HxW and --dynamic")
+    return ExportConfig(
+        precision="fp16" if fp16 else "int8" if int8 else "fp32",
+        static_size=parse_size(static) if static else None,
+        quantize=QuantizeConfig(method=method, scheme=scheme, cache=cache), **settings,
+    )
+
+
 def export(
     checkpoint: Path = typer.Argument(..., help="Derain checkpoint (.pt) written by training."),
     output: Path = typer.Option(..., "--output", "-o", help="Output .onnx file."),
@@ -93,22 +111,14 @@ def export(
 ) -> None:
     """Export CHECKPOINT to ONNX (FP32 by default), verified, with its contract inside."""
     with user_errors():
-        from edgederain.calibration.quantize import QuantizeConfig
-        from edgederain.errors import ExportError
-        from edgederain.export.config import ExportConfig, parse_size
         from edgederain.export.pipeline import export_onnx
 
-        if fp16 and int8:
-            raise ExportError("choose one of --fp16 and --int8")
-        if static and dynamic:
-            raise ExportError("choose one of --static HxW and --dynamic")
-        config = ExportConfig(
-            precision="fp16" if fp16 else "int8" if int8 else "fp32", opset=opset,
-            exporter=exporter.value, static_size=parse_size(static) if static else None, batch=batch,
-            simplify=simplify, verify=verify, fp16_backend=fp16_converter.value,
+        config = _export_config(
+            fp16=fp16, int8=int8, static=static, dynamic=dynamic, opset=opset, exporter=exporter.value,
+            batch=batch, simplify=simplify, verify=verify, fp16_backend=fp16_converter.value,
             verify_data=verify_data, verify_frames=verify_frames, calib_data=calib_data,
-            calib_frames=calib_frames, calib_rain=calib_rain,
-            quantize=QuantizeConfig(method=calib_method.value, scheme=int8_scheme.value, cache=calib_cache),
+            calib_frames=calib_frames, calib_rain=calib_rain, method=calib_method.value,
+            scheme=int8_scheme.value, cache=calib_cache,
         )
         result = export_onnx(checkpoint, output, config=config)
     _echo_result(result)
