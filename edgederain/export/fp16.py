@@ -4,9 +4,10 @@ Two converters exist and both are supported (``Fp16Backend``): ``"ort"``
 (``onnxruntime.transformers.float16``) and ``"onnxconverter"`` (``onnxconverter_common.float16``).
 Both run with ``keep_io_types=True`` (the contract's I/O stays float32) and a node block list.
 Measured on this network (onnxruntime 1.32, onnxconverter-common 1.16): ``ort`` gives a valid
-graph (59-78 dB against FP32; 65.5 dB on the trained thesis network); ``onnxconverter`` leaves a ``Sub`` with one FP16 and one FP32 input
-at the boundary of the blocked RLCN nodes, which ONNX Runtime refuses to load. So ``ort`` is the
-default, and every converted graph is loaded once in ONNX Runtime before it is returned.
+graph (59-78 dB against FP32; 65.5 dB on the trained thesis network); ``onnxconverter`` leaves
+a ``Sub`` with one FP16 and one FP32 input at the boundary of the blocked RLCN nodes, which ONNX
+Runtime refuses to load. So ``ort`` is the default, and every converted graph is loaded once in
+ONNX Runtime before it is returned.
 
 What stays FP32:
 
