@@ -115,9 +115,16 @@ def test_globs_single_file_output_and_format(folder, tmp_path, blur_model):
     assert r.exit_code == 2 and "looks like a file" in r.output
 
 
-def test_missing_inputs_model_and_provider(folder, tmp_path, blur_model):
+def test_missing_inputs_model_and_provider(folder, tmp_path, blur_model, monkeypatch):
     r = _derain(tmp_path / "nope.png", folder / "a.png", "-o", tmp_path / "o", "-m", blur_model, "-q")
     assert r.exit_code == 1 and "no such file" in r.output and "done 1" in r.output
+    from edgederain.errors import ModelNotFoundError
+    from edgederain.runtime import default_model
+
+    def no_default(*args, **kwargs):
+        raise ModelNotFoundError("no default model here; pass --model PATH")
+
+    monkeypatch.setattr(default_model, "default_model_path", no_default)
     r = _derain(folder / "a.png", "-o", tmp_path / "o2")
     assert r.exit_code == 2 and "pass --model" in r.output
     r = _derain(folder / "a.png", "-o", tmp_path / "o3", "-m", tmp_path / "missing.onnx")
