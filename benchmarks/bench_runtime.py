@@ -282,6 +282,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="320x480,720x1280")
     ap.add_argument("--openvino-python")
     ap.add_argument("--preset", default="thesis", help="preset for the random-weight model")
+    ap.add_argument("--no-tiling", action="store_true", help="skip the tiling accuracy/memory checks")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--frames-file", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
@@ -301,7 +302,8 @@ def main() -> None:
         h, w = (int(v) for v in text.split("x"))
         result["sizes"].append(bench_size((h, w), models, checkpoint, args))
         args.out.write_text(json.dumps(json_ready(result), indent=2))
-    result["tiling"] = tiling_checks(models["fp32"], args)
+    if not args.no_tiling:
+        result["tiling"] = tiling_checks(models["fp32"], args)
     args.out.write_text(json.dumps(json_ready(result), indent=2))
     print(json.dumps(json_ready(result), indent=2))
 
