@@ -1,20 +1,29 @@
-"""Where the packaged default model will come from.
+"""Which packaged model to run when the caller names none.
 
-No trained model ships with edgederain yet (it has its own issue). When one does, it will be
-installed as package data and :func:`default_model_path` will return its path; every caller
-(``edgederain derain`` without ``--model``, embedding code) already goes through this function.
+edgederain ships the thesis network trained on synthetic rain (``edgederain/weights``, see its
+``MODEL_CARD.md``) in FP32, FP16 and INT8. Without an explicit model, ``edgederain derain`` and
+:class:`~edgederain.runtime.DerainSession` run the FP32 file on CPU-type providers (CPU,
+OpenVINO) and the FP16 file when the first requested provider is CUDA or TensorRT, where FP16 is
+the fast format. INT8 is never chosen implicitly: it trades accuracy for speed, so ask for it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from edgederain.errors import ModelNotFoundError
+from edgederain.runtime.config import SessionConfig
+from edgederain.runtime.providers import Provider
+from edgederain.weights import Precision, model_file
+
+GPU_PROVIDERS = (Provider.CUDA, Provider.TENSORRT)
 
 
-def default_model_path() -> Path:
-    """The packaged default model's path; today it raises :class:`ModelNotFoundError`."""
-    raise ModelNotFoundError(
-        "no default model ships with this edgederain yet; pass --model PATH with an .onnx file "
-        "written by `edgederain export` (or DerainSession(path) in Python)"
-    )
+def default_precision(config: SessionConfig | None = None) -> Precision:
+    """``"fp16"`` when the first requested provider is CUDA or TensorRT, else ``"fp32"``."""
+    providers = (config or SessionConfig()).providers.providers
+    return "fp16" if providers and providers[0] in GPU_PROVIDERS else "fp32"
+
+
+def default_model_path(config: SessionConfig | None = None, *, precision: Precision | None = None) -> Path:
+    """Path of the packaged model for ``config``'s providers (or of ``precision`` if given)."""
+    return model_file(precision or default_precision(config))

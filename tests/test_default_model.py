@@ -1,0 +1,78 @@
+"""The packaged default model: contracts, provenance, and an offline run of the installed package."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgederain.contract import IOContract
+from edgederain.io import read_rgb
+from edgederain.metrics import psnr
+from edgederain.weights import PRECISIONS, checkpoint_file, model_file
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Refuse every network connection, so the run proves the package needs none.
+NO_NETWORK = """
+import socket
+def _refuse(*a, **k):
+    raise OSError("network access attempted")
+socket.socket.connect = _refuse
+socket.create_connection = _refuse
+"""
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_packaged_models_carry_their_contract_and_provenance(precision):
+    import onnxruntime as ort
+
+    from edgederain.train.checkpoint import sha256_of
+
+    sess = ort.InferenceSession(str(model_file(precision)), providers=["CPUExecutionProvider"])
+    contract = IOContract.from_metadata(sess.get_modelmeta().custom_metadata_map)
+    assert contract.precision == precision
+    assert contract.variant == "single" and contract.model_config["widths"] == [32, 64, 128, 256]
+    assert contract.checkpoint_sha256 == sha256_of(checkpoint_file())
+    gates = [g for g in (contract.parity or {}).values() if isinstance(g, dict) and "passed" in g]
+    assert gates and all(g["passed"] for g in gates)
+    assert model_file(precision).stat().st_size < 15_000_000
+
+
+def test_packaged_checkpoint_rebuilds_the_network():
+    from edgederain.train.checkpoint import load_derain_model
+
+    model, data = load_derain_model(checkpoint_file())
+    assert data["kind"] == "derain" and model.config.variant == "single"
+    assert "optimizer" not in data  # network only: small enough to ship
+
+
+def test_installed_package_derains_a_rain100l_image_offline(tmp_path, rain100l_dir):
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+           "--no-build-isolation", "--target", str(site), str(REPO)]
+    subprocess.run(pip, check=True, capture_output=True, timeout=600, cwd=tmp_path)
+    assert (site / "edgederain" / "weights" / "derain_fp32.onnx").is_file()
+
+    rainy = rain100l_dir / "rainy" / "1.png"
+    out = tmp_path / "out"
+    code = NO_NETWORK + (
+        "import sys\nsite = sys.argv[3]\n"
+        "sys.argv = ['edgederain', 'derain', sys.argv[1], '-o', sys.argv[2], '-q']\n"
+        "import edgederain\nassert edgederain.__file__.startswith(site), edgederain.__file__\n"
+        "from edgederain.cli import run\nrun()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    r = subprocess.run([sys.executable, "-c", code, str(rainy), str(out), str(site)],
+                       capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    derained = read_rgb(out / "1.png")
+    clean = read_rgb(rain100l_dir / "clean" / "1.png")
+    before = psnr(read_rgb(rainy), clean, y_channel=True)
+    after = psnr(derained, clean, y_channel=True)
+    assert derained.shape == clean.shape and derained.dtype == np.uint8
+    assert after > before + 2.0, (before, after)
