@@ -76,3 +76,18 @@ def test_installed_package_derains_a_rain100l_image_offline(tmp_path, rain100l_d
     after = psnr(derained, clean, y_channel=True)
     assert derained.shape == clean.shape and derained.dtype == np.uint8
     assert after > before + 2.0, (before, after)
+
+
+def test_default_model_follows_the_first_requested_provider():
+    from edgederain.runtime import SessionConfig
+    from edgederain.runtime.default_model import default_model_path, default_precision
+
+    assert default_precision() == "fp32"
+    assert default_precision(SessionConfig.for_provider("cuda")) == "fp16"
+    assert default_precision(SessionConfig.for_provider("tensorrt")) == "fp16"
+    assert default_precision(SessionConfig.for_provider("openvino")) == "fp32"
+    assert default_model_path().name == "derain_fp32.onnx"
+    assert default_model_path(SessionConfig.for_provider("cuda")).name == "derain_fp16.onnx"
+    assert default_model_path(precision="int8").name == "derain_int8.onnx"
+    with pytest.raises(ValueError, match="precision"):
+        default_model_path(precision="bf16")

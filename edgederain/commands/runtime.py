@@ -104,7 +104,7 @@ def _derain(inputs, output, model, config, batch, fmt, overwrite, alpha, high_bi
     from edgederain.runtime import DerainSession
     from edgederain.runtime.default_model import default_model_path
 
-    model_path = model if model is not None else default_model_path()
+    model_path = model if model is not None else default_model_path(config)
     files, unmatched = expand_inputs(inputs)
     suffix = None if fmt is None else "." + fmt.lower().lstrip(".")
     out_is_file = _resolve_output(output, len(files) + len(unmatched))
