@@ -92,38 +92,32 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def load_derain_model(path: str | os.PathLike) -> tuple[DerainNet, dict[str, Any]]:
-    """Rebuild the DerainNet stored in a checkpoint, in eval mode; returns (model, checkpoint)."""
+def _load_network(path: str | os.PathLike, kind: str, cls: type, hint: str):
     data = read_checkpoint(path)
-    if data["kind"] != "derain":
-        raise CheckpointError(
-            f"{path}: holds a {data['kind']} network, not a derain network; "
-            "pass a stage-2 (derain) checkpoint"
-        )
-    model = DerainNet(data["config"])
+    if data["kind"] != kind:
+        raise CheckpointError(f"{path}: holds a {data['kind']} network, not {hint}")
+    model = cls(data["config"])
     try:
         model.load_state_dict(data["model"])
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not match the stored config ({exc})") from None
     model.eval()
     return model, data
+
+
+def load_derain_model(path: str | os.PathLike) -> tuple[DerainNet, dict[str, Any]]:
+    """Rebuild the DerainNet stored in a checkpoint, in eval mode; returns (model, checkpoint)."""
+    return _load_network(
+        path, "derain", DerainNet, "a derain network; pass a stage-2 (derain) checkpoint"
+    )
 
 
 def load_autoencoder(path: str | os.PathLike) -> tuple[RainAutoencoder, dict[str, Any]]:
     """Rebuild the RainAutoencoder stored in a stage-1 checkpoint, in eval mode."""
-    data = read_checkpoint(path)
-    if data["kind"] != "autoencoder":
-        raise CheckpointError(
-            f"{path}: holds a {data['kind']} network, not the rain autoencoder; "
-            "pass the stage-1 checkpoint (ae_final.pt)"
-        )
-    model = RainAutoencoder(data["config"])
-    try:
-        model.load_state_dict(data["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not match the stored config ({exc})") from None
-    model.eval()
-    return model, data
+    return _load_network(
+        path, "autoencoder", RainAutoencoder,
+        "the rain autoencoder; pass the stage-1 checkpoint (ae_final.pt)",
+    )
 
 
 def rng_state() -> dict[str, Any]:
