@@ -26,6 +26,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
 
 Variant = Literal["single", "lstm"]
@@ -95,10 +96,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
         """Build from a dict; unknown keys are an error (a typo must not pass silently)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"unknown model config keys {sorted(unknown)}; known: {sorted(known)}")
+        check_known_keys(cls, data, what="model config")
         return cls(**data)
 
 

@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
 
 Range = tuple[float, float]
@@ -125,10 +126,7 @@ class RainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"unknown rain config keys {sorted(unknown)}; known: {sorted(known)}")
+        check_known_keys(cls, data, what="rain config")
         layer_keys = {f.name for f in dataclasses.fields(StreakLayer)}
         for layer in data.get("layers", ()):
             if isinstance(layer, dict) and set(layer) - layer_keys:
