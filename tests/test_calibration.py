@@ -136,18 +136,12 @@ def test_quantize_onnx_carries_the_contract(calib_dir, tmp_path):
 
 
 def test_calibration_and_quantize_path_import_without_torch():
-    import subprocess
-    import sys
+    from blocked_imports import run_without
 
     code = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'torch': raise ImportError('torch blocked')\n"
-        "sys.meta_path.insert(0, Block())\n"
         "import edgederain.calibration.quantize, edgederain.calibration.reader, edgederain.parity\n"
         "from edgederain.export import attach_contract, quantize_onnx, verify_model, read_contract\n"
         "assert 'torch' not in sys.modules\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    run = run_without(["torch"], code)
     assert run.returncode == 0, run.stderr
