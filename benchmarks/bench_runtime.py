@@ -9,12 +9,16 @@ frame. Writes one JSON file.
 - Model: ``--checkpoint`` (a trained one when there is one); otherwise the ``thesis`` preset with
   seeded random weights redrawn so the predicted rain layer is as strong as real rain (with the
   ECNet init the output equals the input and every precision would look perfect).
-- FP32 and INT8 files come from ``edgederain.export.export_onnx`` (INT8: U8S8 QDQ, RLCN in
-  float, calibrated on CamVid road frames); frames are Rain100L rainy images (resized to
-  1280x720 for the large size).
+- FP32 and INT8 files come from ``edgederain.export.export_onnx`` with its defaults, as the
+  packaged model is built: FP32 with sub-pixel upsampling, INT8 (U8S8 QDQ, RLCN in float,
+  calibrated on CamVid road frames with synthetic light rain) from the resize graph. The FP32
+  resize graph (``ort_fp32_resize``) is timed too: it is the graph the INT8 model quantizes, so
+  ``ratio_int8_to_fp32_resize_median`` is the speed-up of quantization alone. Frames are
+  Rain100L rainy images (resized to 1280x720 for the large size).
 - OpenVINO runs in a separate Python (``--openvino-python``) that has ``onnxruntime-openvino``
   or ``onnxruntime-ep-openvino``: those must not be installed next to the project's onnxruntime.
-  The worker uses only numpy + onnxruntime + ``edgederain.runtime``.
+  The worker uses only numpy + onnxruntime + ``edgederain.runtime``. It runs the FP32 model
+  with OpenVINO's f32 and bf16 inference precision, and the INT8 (QDQ) model with f32.
 - Variants are interleaved: after one untimed pass over the frames (outputs for the PSNR), each
   of ``--warmup`` + ``--iterations`` rounds runs every variant once, the order rotating, so a
   change in machine load hits all variants alike. The JSON records the load average.
@@ -165,10 +169,11 @@ def openvino_worker(args: argparse.Namespace) -> None:
 
     frames = np.load(args.frames_file)
     runs, info = {}, {}
-    for precision in ("f32", "bf16"):
+    variants = {"f32": (args.model, "f32"), "bf16": (args.model, "bf16"), "int8": (args.model_int8, "f32")}
+    for precision, (model, hint) in variants.items():
         try:
-            session, fn = ort_runner(Path(args.model), args.threads, provider="openvino",
-                                     openvino_precision=precision)
+            session, fn = ort_runner(Path(model), args.threads, provider="openvino",
+                                     openvino_precision=hint)
         except Exception as exc:  # noqa: BLE001 - report why the variant is missing
             info[precision] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
@@ -188,10 +193,11 @@ def openvino_worker(args: argparse.Namespace) -> None:
             print(time.perf_counter() - t0, flush=True)
 
 
-def start_openvino(python: str, model: Path, frames: np.ndarray, tmp: Path, args) -> tuple[dict, dict]:
+def start_openvino(python: str, models: dict, frames: np.ndarray, tmp: Path, args) -> tuple[dict, dict]:
     """Start the worker; returns (info per precision, runners for those that work)."""
     np.save(tmp / "frames.npy", frames)
-    cmd = [python, __file__, "--worker", "--model", str(model), "--frames-file", str(tmp / "frames.npy"),
+    cmd = [python, __file__, "--worker", "--model", str(models["fp32"]), "--model-int8", str(models["int8"]),
+           "--frames-file", str(tmp / "frames.npy"),
            "--out-dir", str(tmp), "--threads", str(args.threads)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     worker = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -208,11 +214,12 @@ def bench_size(size, models, checkpoint, args) -> dict:
     row: dict = {"shape_hw": list(size), "frames": len(frames), "load_before": list(os.getloadavg())}
     runners = {"torch_eager": LocalRunner(torch_runner(checkpoint, args.threads), frames),
                "ort_fp32": LocalRunner(ort_runner(models["fp32"], args.threads)[1], frames),
+               "ort_fp32_resize": LocalRunner(ort_runner(models["fp32_resize"], args.threads)[1], frames),
                "ort_int8": LocalRunner(ort_runner(models["int8"], args.threads)[1], frames)}
     with tempfile.TemporaryDirectory() as tmp:
         info, worker_runners = {}, {}
         if args.openvino_python:
-            info, worker_runners = start_openvino(args.openvino_python, models["fp32"], frames, Path(tmp), args)
+            info, worker_runners = start_openvino(args.openvino_python, models, frames, Path(tmp), args)
         stats, outs = interleaved({**runners, **worker_runners}, len(frames), args.warmup, args.iterations)
         for r in worker_runners.values():
             r.worker.stdin.close()
@@ -226,6 +233,7 @@ def bench_size(size, models, checkpoint, args) -> dict:
     eager = row["torch_eager"]["median_ms"]
     row["ratio_to_torch_median"] = {k: v["median_ms"] / eager for k, v in stats.items()}
     row["ratio_int8_to_fp32_median"] = stats["ort_int8"]["median_ms"] / stats["ort_fp32"]["median_ms"]
+    row["ratio_int8_to_fp32_resize_median"] = stats["ort_int8"]["median_ms"] / stats["ort_fp32_resize"]["median_ms"]
     row["load_after"] = list(os.getloadavg())
     return row
 
@@ -261,13 +269,17 @@ def export_models(checkpoint: Path, out: Path) -> dict[str, Path]:
     from edgederain.calibration.quantize import QuantizeConfig
     from edgederain.export import ExportConfig, export_onnx
 
-    models = {"fp32": out / "model_fp32.onnx", "int8": out / "model_int8.onnx"}
-    if not models["fp32"].exists():
-        export_onnx(checkpoint, models["fp32"], config=ExportConfig())
-    if not models["int8"].exists():
-        cfg = ExportConfig(precision="int8", calib_data=DATA / "backgrounds" / "camvid",
-                           quantize=QuantizeConfig(progress=False))
-        export_onnx(checkpoint, models["int8"], config=cfg)
+    models = {"fp32": out / "model_fp32.onnx", "fp32_resize": out / "model_fp32_resize.onnx",
+              "int8": out / "model_int8.onnx"}
+    configs = {
+        "fp32": ExportConfig(),
+        "fp32_resize": ExportConfig(upsample="resize"),
+        "int8": ExportConfig(precision="int8", calib_data=DATA / "backgrounds" / "camvid", calib_rain="light",
+                             quantize=QuantizeConfig(progress=False)),
+    }
+    for name, path in models.items():
+        if not path.exists():
+            export_onnx(checkpoint, path, config=configs[name])
     return models
 
 
@@ -286,6 +298,7 @@ def main() -> None:
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--frames-file", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--model-int8", help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:

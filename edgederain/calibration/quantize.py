@@ -27,6 +27,7 @@ frames 1-12, 16 CamVid frames with synthetic rain for calibration; FP32 scores 3
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import tempfile
@@ -153,6 +154,10 @@ def quantize_model(
     """Calibrate on ``frames`` and return the QDQ INT8 model (I/O stays float32)."""
     from onnxruntime.quantization import QuantFormat, quantize_static
 
+    from edgederain.export.rewrite import global_average_pools
+
+    model = copy.deepcopy(model)
+    global_average_pools(model)  # exported graphs have it already; older FP32 files may not
     kept = tuple(dict.fromkeys(nodes_in_groups(model, config.keep_float) + list(config.exclude_nodes)))
     if not nodes_in_groups(model, ["rlcn"]):
         raise CalibrationError("no RLCN nodes found (graph lacks module info); quantize a model "
@@ -174,9 +179,14 @@ def quantize_model(
         "keep_float": list(config.keep_float), "excluded_nodes": len(kept),
         "op_types": list(config.op_types) if config.op_types else None,
         "frames": len(frames), "crop": frames.crop, "frames_sha256": frames.fingerprint(),
-        "source": frames.source, "format": "QDQ",
+        "source": frames.source, "format": "QDQ", "upsample": upsample_form(model),
     }
     return QuantizeResult(quantized, kept, settings, hit, time.perf_counter() - start, op_counts(quantized))
+
+
+def upsample_form(model: onnx.ModelProto) -> str:
+    """``subpixel`` if the decoder's upsampling was traced as DepthToSpace, else ``resize``."""
+    return "subpixel" if any(n.op_type == "DepthToSpace" for n in model.graph.node) else "resize"
 
 
 def quantized_convs(model: onnx.ModelProto) -> tuple[int, int]:

@@ -14,6 +14,8 @@ Precision = Literal["fp32", "fp16", "int8"]
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 Exporter = Literal["dynamo", "torchscript"]
 Fp16Backend = Literal["ort", "onnxconverter"]
+UpsampleChoice = Literal["auto", "resize", "subpixel"]
+UPSAMPLE_CHOICES: tuple[str, ...] = ("auto", "resize", "subpixel")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class ExportConfig:
         simplify: run onnxsim, kept only when outputs stay equal.
         verify: run the precision's gate and refuse to write a model that fails it.
         fp16_backend: FP16 converter (``ort`` = onnxruntime.transformers.float16, measured best).
+        upsample: how the decoder's nearest x2 + conv is traced (see
+            :mod:`edgederain.export.onnx_export`): ``auto`` (``subpixel`` for FP32/FP16,
+            ``resize`` for INT8), ``resize`` or ``subpixel``.
         verify_data: folder of frames (optionally rainy/ + clean/) added to the gate's inputs.
         verify_frames: how many of its frames to use.
         calib_data: folder of calibration frames (required for ``int8``).
@@ -46,6 +51,7 @@ class ExportConfig:
     simplify: bool = True
     verify: bool = True
     fp16_backend: Fp16Backend = "ort"
+    upsample: UpsampleChoice = "auto"
     verify_data: Path | None = None
     verify_frames: int = 4
     calib_data: Path | None = None
@@ -63,6 +69,8 @@ class ExportConfig:
             raise ExportError(f"exporter must be 'dynamo' or 'torchscript', got {self.exporter!r}")
         if self.fp16_backend not in ("ort", "onnxconverter"):
             raise ExportError(f"fp16_backend must be 'ort' or 'onnxconverter', got {self.fp16_backend!r}")
+        if self.upsample not in UPSAMPLE_CHOICES:
+            raise ExportError(f"upsample must be one of {UPSAMPLE_CHOICES}, got {self.upsample!r}")
         if not 13 <= self.opset <= 21:
             raise ExportError(f"opset must be between 13 and 21, got {self.opset}")
         if self.static_size is not None:
@@ -77,6 +85,13 @@ class ExportConfig:
             raise ExportError("--calib-data is only used for INT8; add --int8 or drop it")
         if self.verify_frames < 0 or self.calib_frames < 1:
             raise ExportError("verify_frames must be >= 0 and calib_frames >= 1")
+
+    @property
+    def upsample_graph(self) -> str:
+        """The upsampling form traced: ``auto`` resolved for this precision."""
+        if self.upsample != "auto":
+            return self.upsample
+        return "resize" if self.precision == "int8" else "subpixel"
 
     @property
     def input_shape(self) -> tuple[int | str, ...]:

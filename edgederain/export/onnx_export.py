@@ -16,10 +16,17 @@ Exporter choice: the dynamo exporter (``torch.onnx.export(..., dynamo=True)``) a
 - Opset 18, not the exporter's default 20: at opset >= 19 ONNX Runtime's CPU provider ran this
   network 1.6-1.7x slower, and dynamo cannot go below 18. The TorchScript exporter
   (``exporter="torchscript"``) remains available for opset 17 consumers.
+
+Upsampling (``upsample``): ``resize`` traces the decoder's nearest x2 + 3x3 conv as they are;
+``subpixel`` traces the same function computed at low resolution
+(:class:`~edgederain.model.blocks.SubpixelUp`: four 2x2 convs + DepthToSpace, 4/9 of those
+convs' MACs, BatchNorm folded). The export pipeline picks ``subpixel`` for FP32/FP16 and
+``resize`` for INT8, where ONNX Runtime's uint8 kernels favour it.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 import tempfile
@@ -33,23 +40,44 @@ import torch
 from torch import nn
 
 from edgederain.errors import ExportError
+from edgederain.export.rewrite import global_average_pools
 from edgederain.model.net import DerainNet
 
 Exporter = Literal["dynamo", "torchscript"]
+Upsample = Literal["resize", "subpixel"]
+UPSAMPLES: tuple[str, ...] = ("resize", "subpixel")
 INPUT_NAME = "image"
 OUTPUT_NAME = "derained"
 MAX_SIDE = 16384
 
 
 class InferenceWrapper(nn.Module):
-    """``image`` (N x 3 x H x W, [0, 1]) -> ``derained``; pad, [-1, 1] scaling and crop inside."""
+    """``image`` (N x 3 x H x W, [0, 1]) -> ``derained``; pad, [-1, 1] scaling and crop inside.
 
-    def __init__(self, net: DerainNet) -> None:
+    With ``upsample="subpixel"`` the wrapper holds a copy of ``net`` whose decoder
+    :class:`~edgederain.model.blocks.Up` modules are replaced by their
+    :class:`~edgederain.model.blocks.SubpixelUp` equivalents (``net`` itself is not changed).
+    """
+
+    def __init__(self, net: DerainNet, upsample: Upsample = "resize") -> None:
         super().__init__()
-        self.net = net
+        if upsample not in UPSAMPLES:
+            raise ExportError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
+        self.net = subpixel_copy(net) if upsample == "subpixel" else net
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.net.infer(image)
+
+
+def subpixel_copy(net: DerainNet) -> DerainNet:
+    """An eval-mode copy of ``net`` with every decoder ``Up`` computed as a ``SubpixelUp``."""
+    from edgederain.model.blocks import SubpixelUp, Up
+
+    twin = copy.deepcopy(net).eval()
+    for level in twin.decoder:
+        if isinstance(level.up, Up):
+            level.up = SubpixelUp(level.up)
+    return twin
 
 
 @contextmanager
@@ -111,14 +139,18 @@ def export_graph(
     static_size: tuple[int, int] | None = None,
     batch: int | None = None,
     exporter: Exporter = "dynamo",
+    upsample: Upsample = "resize",
 ) -> onnx.ModelProto:
-    """FP32 ONNX graph of ``net.infer``; dims left ``None`` are dynamic (named batch/height/width)."""
+    """FP32 ONNX graph of ``net.infer``; dims left ``None`` are dynamic (named batch/height/width).
+
+    Exact rewrites from :mod:`edgederain.export.rewrite` are applied to the traced graph.
+    """
     if exporter == "dynamo" and opset < 18:
         raise ExportError(
             f"the dynamo exporter writes opset >= 18 only (asked for {opset}); use opset 18, or "
             "exporter='torchscript' (--exporter torchscript) for an opset-17 consumer"
         )
-    wrapper = InferenceWrapper(net.eval()).eval()
+    wrapper = InferenceWrapper(net.eval(), upsample).eval()
     x = _example(net, static_size, batch)
     run = _dynamo if exporter == "dynamo" else _torchscript
     try:
@@ -132,6 +164,7 @@ def export_graph(
     if got != opset:
         raise ExportError(f"asked for opset {opset} but the exporter wrote opset {got}")
     _check_self_contained(proto)
+    global_average_pools(proto)
     return proto
 
 

@@ -79,7 +79,7 @@ def _fp32_stage(net, config: ExportConfig, inputs, extremes) -> tuple[_Stage, bo
     from edgederain.export.torch_runner import TorchRunner
 
     proto = export_graph(net, opset=config.opset, static_size=config.static_size,
-                         batch=config.batch, exporter=config.exporter)
+                         batch=config.batch, exporter=config.exporter, upsample=config.upsample_graph)
     simplified = False
     if config.simplify:
         result = simplify_if_equal(proto, inputs)
@@ -175,7 +175,9 @@ def export_onnx(
         checkpoint_sha256=sha256_of(checkpoint), opset=config.opset,
         input_shape=config.input_shape, size_multiple=net.config.size_multiple,
         calibration=stage.calibration if config.precision == "int8" else None,
-        parity=parity_record(gates, kept=stage.kept, extra=stage.calibration if config.precision == "fp16" else None),
+        parity=parity_record(gates, kept=stage.kept, extra={
+            "upsample": config.upsample_graph,
+            **(stage.calibration if config.precision == "fp16" and stage.calibration else {})}),
     )
     attach_contract(stage.model, contract)
     save_single_file(stage.model, out)
