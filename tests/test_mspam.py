@@ -26,3 +26,17 @@ def test_network_attention_maps_are_probabilities_at_three_scales():
     assert [tuple(a.shape) for a in out.attention] == [(1, 1, 64, 96), (1, 1, 32, 48), (1, 1, 16, 24)]
     for a in out.attention:
         assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+
+
+def test_split_fuse_equals_the_concatenated_1x1_conv():
+    """Eq. 3-6 as written: one 1x1 conv over ReLU of the 4k-channel concatenation."""
+    torch.manual_seed(3)
+    m = MSPAM(16, 8).eval()
+    f_enc, f_dec = torch.randn(2, 16, 21, 34), torch.randn(2, 16, 21, 34)
+    with torch.no_grad():
+        out, att = m(f_enc, f_dec)
+        fm = m.enc_conv(f_enc) + m.dec_conv(f_dec)
+        feats = torch.cat([fm, *(b(fm) for b in m.branches)], dim=1)
+        want = torch.sigmoid(m.fuse(torch.relu(feats)))
+    torch.testing.assert_close(att, want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out, f_enc * want, rtol=1e-5, atol=1e-6)

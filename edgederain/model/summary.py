@@ -38,9 +38,18 @@ def conv_macs(model: nn.Module, height: int, width: int) -> tuple[int, list[Laye
 
         return hook
 
+    def mspam_hook(name: str):
+        # MSPAM applies its 1x1 ``fuse`` conv by weight blocks (F.conv2d), not by calling it.
+        def hook(mod: nn.Module, _inp, out) -> None:
+            totals[name] = totals.get(name, 0) + out[1].numel() * mod.fuse.in_channels
+
+        return hook
+
     for name, mod in model.named_modules():
         if isinstance(mod, nn.Conv2d):
             hooks.append(mod.register_forward_hook(make_hook(name)))
+        elif type(mod).__name__ == "MSPAM":
+            hooks.append(mod.register_forward_hook(mspam_hook(f"{name}.fuse")))
     was_training = model.training
     model.eval()
     try:
