@@ -119,6 +119,16 @@ def test_default_fp32_export_is_subpixel_without_reduce_mean():
     assert net.decoder[0].up.__class__ is Up  # the checkpoint's network is not modified
 
 
+def test_every_conv_weight_is_an_initializer():
+    """Weights computed at run time (a Split or Slice of a constant) would be quantized as
+    activations in INT8 and recomputed on every frame."""
+    model = onnx.load(str(tiny_fp32()[0]))
+    inits = {t.name for t in model.graph.initializer}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    assert convs and all(n.input[1] in inits for n in convs)
+    assert all(n.input[2] in inits for n in convs if len(n.input) > 2 and n.input[2])
+
+
 def test_resize_and_subpixel_graphs_agree():
     net, _ = load_derain_model(checkpoint("tiny"))
     resize = export_graph(net, upsample="resize")

@@ -45,9 +45,9 @@ class MSPAM(nn.Module):
         fm = self.enc_conv(f_enc) + self.dec_conv(f_dec)
         k = fm.shape[1]
         parts = [fm, *(branch(fm) for branch in self.branches)]
-        weights = self.fuse.weight.split(k, dim=1)
-        logit = F.conv2d(torch.relu(parts[0]), weights[0], self.fuse.bias)
-        for part, weight in zip(parts[1:], weights[1:]):
-            logit = logit + F.conv2d(torch.relu(part), weight)
+        w = self.fuse.weight  # sliced, not split: slices of a constant fold away at export
+        logit = F.conv2d(torch.relu(parts[0]), w[:, :k], self.fuse.bias)
+        for i, part in enumerate(parts[1:], start=1):
+            logit = logit + F.conv2d(torch.relu(part), w[:, i * k:(i + 1) * k])
         attention = torch.sigmoid(logit)
         return f_enc * attention, attention
