@@ -129,6 +129,15 @@ def test_every_conv_weight_is_an_initializer():
     assert all(n.input[2] in inits for n in convs if len(n.input) > 2 and n.input[2])
 
 
+def test_no_build_paths_in_node_metadata():
+    from export_fixtures import REPO
+
+    model = onnx.load(str(tiny_fp32()[0]))
+    keys = {p.key for n in model.graph.node for p in n.metadata_props}
+    assert "namespace" in keys and not keys & {"pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node"}
+    assert not any(str(REPO) in p.value for n in model.graph.node for p in n.metadata_props)
+
+
 def test_resize_and_subpixel_graphs_agree():
     net, _ = load_derain_model(checkpoint("tiny"))
     resize = export_graph(net, upsample="resize")

@@ -165,7 +165,25 @@ def export_graph(
         raise ExportError(f"asked for opset {opset} but the exporter wrote opset {got}")
     _check_self_contained(proto)
     global_average_pools(proto)
+    strip_trace_metadata(proto)
     return proto
+
+
+# Node metadata the dynamo exporter writes that describes the build machine, not the model:
+# Python stack traces (absolute source paths) and FX node dumps. Module paths (``namespace``,
+# ``pkg.torch.onnx.name_scopes``, ``pkg.torch.onnx.class_hierarchy``) are kept: node groups use them.
+TRACE_KEYS: frozenset[str] = frozenset({"pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node"})
+
+
+def strip_trace_metadata(proto: onnx.ModelProto) -> int:
+    """Remove :data:`TRACE_KEYS` from every node's metadata; returns how many entries went."""
+    removed = 0
+    for node in proto.graph.node:
+        drop = [p for p in node.metadata_props if p.key in TRACE_KEYS]
+        for prop in drop:
+            node.metadata_props.remove(prop)
+        removed += len(drop)
+    return removed
 
 
 def _check_self_contained(proto: onnx.ModelProto) -> None:
