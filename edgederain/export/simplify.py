@@ -4,6 +4,10 @@ onnxsim 0.8.1 keeps dynamic dims and, on a dynamo graph, changes little (the exp
 folds constants and BatchNorm). The simplified graph is accepted only if ONNX Runtime gives the
 same outputs as the input graph on probe inputs (within :data:`TOLERANCE`); otherwise the
 original is kept and the result says why.
+
+onnxsim's ``fuse_consecutive_slices`` pass is skipped: on the sub-pixel graph it merged the
+crop's two Slices into one, which ONNX Runtime's CPU provider accepts but the OpenVINO execution
+provider (onnxruntime-openvino 1.24.1) refused ("the graph is not acyclic"). It saved one node.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 import onnx
 
 TOLERANCE = 1e-5
+SKIPPED_PASSES: tuple[str, ...] = ("fuse_consecutive_slices",)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ def simplify_if_equal(
 
     before = len(model.graph.node)
     try:
-        simplified, ok = onnxsim.simplify(model)
+        simplified, ok = onnxsim.simplify(model, skipped_optimizers=list(SKIPPED_PASSES))
     except Exception as exc:  # noqa: BLE001 - onnxsim raises plain RuntimeErrors from C++
         return SimplifyResult(model, False, before, before, None, f"onnxsim failed: {exc}")
     if not ok:
