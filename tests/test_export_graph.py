@@ -159,3 +159,35 @@ def test_int8_export_traces_resize_upsampling(tmp_path):
     assert ops["Resize"] == levels and "DepthToSpace" not in ops and "ReduceMean" not in ops
     assert result.contract.calibration["upsample"] == "resize" == upsample_form(model)
     assert result.contract.parity["upsample"] == "resize"
+
+
+def test_cli_quantize_of_a_subpixel_fp32_file_says_how_to_get_a_faster_int8(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgederain.cli import app
+
+    write_images(tmp_path / "calib", 8, size=(48, 64))
+    out = CliRunner().invoke(app, ["quantize", str(tiny_fp32()[0]), "-o", str(tmp_path / "q.onnx"),
+                                   "--calib-data", str(tmp_path / "calib"), "--calib-crop", "0"])
+    assert out.exit_code == 0, out.output
+    assert "upsamples as subpixel" in out.output and "--upsample resize" in out.output
+    model = onnx.load(str(tmp_path / "q.onnx"))
+    assert upsample_form(model) == "subpixel" and "ReduceMean" not in {n.op_type for n in model.graph.node}
+
+
+def test_quantizing_an_older_graph_with_reduce_mean_rewrites_it_first(tmp_path):
+    from edgederain.calibration.quantize import quantize_model
+    from edgederain.calibration.reader import CalibrationFrames
+
+    model = onnx.load(str(tiny_fp32()[0]))
+    model.graph.initializer.append(helper.make_tensor("hw_axes", TensorProto.INT64, [2], [2, 3]))
+    for node in model.graph.node:
+        if node.op_type == "GlobalAveragePool":
+            node.op_type = "ReduceMean"
+            node.input.append("hw_axes")
+            node.attribute.append(helper.make_attribute("keepdims", 1))
+    assert sum(n.op_type == "ReduceMean" for n in model.graph.node) > 0
+    write_images(tmp_path / "calib", 8, size=(48, 64))
+    frames = CalibrationFrames.from_folder(tmp_path / "calib", max_frames=8, crop=None, min_frames=8)
+    result = quantize_model(model, frames, config=QuantizeConfig(progress=False))
+    assert "ReduceMean" not in result.op_counts and result.op_counts["GlobalAveragePool"] > 0
