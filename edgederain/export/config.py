@@ -14,8 +14,10 @@ Precision = Literal["fp32", "fp16", "int8"]
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 Exporter = Literal["dynamo", "torchscript"]
 Fp16Backend = Literal["ort", "onnxconverter"]
+Upsample = Literal["resize", "subpixel"]
+UPSAMPLES: tuple[str, ...] = ("resize", "subpixel")
 UpsampleChoice = Literal["auto", "resize", "subpixel"]
-UPSAMPLE_CHOICES: tuple[str, ...] = ("auto", "resize", "subpixel")
+UPSAMPLE_CHOICES: tuple[str, ...] = ("auto", *UPSAMPLES)
 
 
 @dataclass(frozen=True)

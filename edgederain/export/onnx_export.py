@@ -40,12 +40,11 @@ import torch
 from torch import nn
 
 from edgederain.errors import ExportError
+from edgederain.export.config import UPSAMPLES, Upsample
 from edgederain.export.rewrite import global_average_pools
 from edgederain.model.net import DerainNet
 
 Exporter = Literal["dynamo", "torchscript"]
-Upsample = Literal["resize", "subpixel"]
-UPSAMPLES: tuple[str, ...] = ("resize", "subpixel")
 INPUT_NAME = "image"
 OUTPUT_NAME = "derained"
 MAX_SIDE = 16384

@@ -176,8 +176,7 @@ def export_onnx(
         input_shape=config.input_shape, size_multiple=net.config.size_multiple,
         calibration=stage.calibration if config.precision == "int8" else None,
         parity=parity_record(gates, kept=stage.kept, extra={
-            "upsample": config.upsample_graph,
-            **(stage.calibration if config.precision == "fp16" and stage.calibration else {})}),
+            "upsample": config.upsample_graph, **(stage.calibration if config.precision == "fp16" else {})}),
     )
     attach_contract(stage.model, contract)
     save_single_file(stage.model, out)

@@ -72,8 +72,7 @@ def global_average_pools(model: onnx.ModelProto) -> int:
         if ranks.get(node.input[0]) != 4 or sorted(a % 4 for a in axes) != [2, 3]:
             continue
         del node.input[1:]
-        for a in [a for a in node.attribute]:
-            node.attribute.remove(a)
+        del node.attribute[:]
         node.op_type = "GlobalAveragePool"
         count += 1
     if count:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from edgederain.model.mspam import MSPAM
+
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -48,7 +50,7 @@ def conv_macs(model: nn.Module, height: int, width: int) -> tuple[int, list[Laye
     for name, mod in model.named_modules():
         if isinstance(mod, nn.Conv2d):
             hooks.append(mod.register_forward_hook(make_hook(name)))
-        elif type(mod).__name__ == "MSPAM":
+        elif isinstance(mod, MSPAM):
             hooks.append(mod.register_forward_hook(mspam_hook(f"{name}.fuse")))
     was_training = model.training
     model.eval()
