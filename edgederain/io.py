@@ -10,18 +10,36 @@ conversion it made. What it does with each kind of file:
 - 16-bit per channel (PNG/TIFF): scaled to 8 bits with rounding, noted; ``high_bit_depth="refuse"``
   raises instead.
 - CMYK / YCbCr / palette: converted to RGB, noted.
+- EXIF orientation (JPEG, TIFF, PNG, WebP): applied, so the array is upright as a viewer shows it
+  (``PIL.ImageOps.exif_transpose``), noted; the written outputs carry no orientation tag.
+- More pixels than ``max_pixels`` (width x height read from the header, before anything is
+  decoded): :class:`ImageReadError` naming the limit and how to raise it. The default,
+  :data:`DEFAULT_MAX_PIXELS` (100 MP, 10000 x 10000), is for whole-frame inference;
+  :data:`TILED_MAX_PIXELS` (500 MP) is what ``edgederain derain --tile`` allows, since tiling
+  keeps the model's memory bounded and only the frame itself (about 10 bytes per pixel at peak:
+  decode, input, output, encode) grows with its size. ``max_pixels=None`` lifts the limit.
 - Corrupt, truncated, empty or zero-size files, and anything else: :class:`ImageReadError` naming
   the file and the reason.
 
 :func:`write_image` writes atomically (temporary file in the same folder, then rename), refuses to
 overwrite any path in ``protect`` (the inputs of a batch job), and raises
-:class:`ImageWriteError` with the reason when the folder is missing or not writable.
+:class:`ImageWriteError` with the reason when the folder is missing or not writable. New files get
+the usual mode for the process's umask (0644 under umask 022), like any file the user creates.
+
+Note:
+    Pillow enforces its own pixel limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 89 MP, a warning
+    above it and an error above twice that), a process-wide setting. While :func:`read_image`
+    opens a file it lifts that limit (opening parses only the header, whose size we check), and
+    while it decodes it sets the limit to ``max_pixels``; both under a lock, restored after, so
+    Pillow's check agrees with ours instead of warning or refusing on its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
+import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal
@@ -32,6 +50,14 @@ from edgederain.errors import ImageReadError, ImageWriteError
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 Policy = Literal["convert", "refuse"]
+DEFAULT_MAX_PIXELS = 100_000_000
+TILED_MAX_PIXELS = 500_000_000
+_PILLOW_LIMIT_LOCK = threading.Lock()
+_ORIENTATIONS = {
+    2: "mirrored left-right", 3: "turned 180 degrees", 4: "mirrored top-bottom",
+    5: "transposed", 6: "turned 90 degrees clockwise", 7: "transversed",
+    8: "turned 90 degrees counter-clockwise",
+}
 
 
 @dataclass(frozen=True)
@@ -44,7 +70,30 @@ class LoadedImage:
     format: str | None
 
 
-def _open(path: Path):
+@contextlib.contextmanager
+def _pillow_limit():
+    """Hold the lock on Pillow's process-wide pixel limit; restore it afterwards (module note)."""
+    from PIL import Image
+
+    with _PILLOW_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        try:
+            yield Image
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _too_large(path: Path, size: tuple[int, int], max_pixels: int) -> ImageReadError:
+    w, h = size
+    return ImageReadError(
+        f"{path}: {w}x{h} is {w * h:,} pixels, more than the limit of {max_pixels:,}; if the file "
+        f"is trusted, raise the limit with --max-pixels {w * h} (max_pixels= in Python), and use "
+        "--tile for frames this large"
+    )
+
+
+def _open(path: Path, max_pixels: int | None):
+    """Open and decode ``path``; returns the Pillow image and whether it was 16-bit colour."""
     from PIL import Image, UnidentifiedImageError
 
     if not path.exists():
@@ -54,14 +103,37 @@ def _open(path: Path):
     if path.stat().st_size == 0:
         raise ImageReadError(f"{path}: file is empty (0 bytes)")
     try:
-        img = Image.open(path)
-        img.edgederain_16bit = _is_16bit_colour(img)  # must be read before load()
-        img.load()
+        with _pillow_limit():
+            Image.MAX_IMAGE_PIXELS = None  # opening parses the header only; we check its size
+            img = Image.open(path)
+            if max_pixels is not None and img.size[0] * img.size[1] > max_pixels:
+                raise _too_large(path, img.size, max_pixels)
+            deep = _is_16bit_colour(img)  # must be read before load()
+            Image.MAX_IMAGE_PIXELS = max_pixels  # frames or tiles larger than the header
+            img.load()
+    except ImageReadError:
+        raise
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not a readable image (unknown or corrupt format)") from None
+    except Image.DecompressionBombError as exc:  # a later frame or tile larger than the header
+        raise ImageReadError(f"{path}: refused as too large ({exc}); see --max-pixels") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: corrupt or truncated image ({exc})") from None
-    return img
+    return img, deep
+
+
+def _upright(img):
+    """Apply the EXIF orientation tag; returns the image and a note (or None if upright)."""
+    from PIL import ImageOps
+
+    try:
+        orientation = img.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is not worth refusing the pixels
+        return img, None
+    if orientation not in _ORIENTATIONS:
+        return img, None
+    turned = ImageOps.exif_transpose(img)
+    return turned, f"EXIF orientation {orientation} applied ({_ORIENTATIONS[orientation]} to display upright)"
 
 
 def _to_rgb8(img, path: Path, alpha: Policy, high_bit_depth: Policy) -> tuple[np.ndarray, list[str]]:
@@ -89,7 +161,7 @@ def _to_rgb8(img, path: Path, alpha: Policy, high_bit_depth: Policy) -> tuple[np
         notes.append(f"{mode} grayscale replicated to RGB")
     elif mode not in ("RGB",):
         notes.append(f"{mode} converted to RGB")
-    return np.asarray(img.convert("RGB"), dtype=np.uint8), notes
+    return np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.uint8), notes
 
 
 def _is_16bit_colour(img) -> bool:
@@ -103,18 +175,30 @@ def _is_16bit_colour(img) -> bool:
 
 
 def read_image(
-    path: str | os.PathLike, *, alpha: Policy = "convert", high_bit_depth: Policy = "convert"
+    path: str | os.PathLike,
+    *,
+    alpha: Policy = "convert",
+    high_bit_depth: Policy = "convert",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> LoadedImage:
-    """Read an image file as H x W x 3 uint8 RGB; see the module docstring for the rules."""
+    """Read an image file as H x W x 3 uint8 RGB, upright per its EXIF orientation.
+
+    See the module docstring for the rules; ``max_pixels`` (None: no limit) refuses larger
+    images before they are decoded.
+    """
+    if max_pixels is not None and (isinstance(max_pixels, bool) or max_pixels < 1):
+        raise ImageReadError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
     p = Path(path)
-    img = _open(p)
+    img, deep = _open(p, max_pixels)
     mode, fmt = img.mode, img.format
-    deep = getattr(img, "edgederain_16bit", False)
     if deep and high_bit_depth == "refuse":
         raise ImageReadError(f"{p}: 16-bit-per-channel image refused")
+    img, turned = _upright(img)
     rgb, notes = _to_rgb8(img, p, alpha, high_bit_depth)
     if deep:
         notes.insert(0, "16-bit per channel reduced to 8 bits")
+    if turned:
+        notes.append(turned)
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise ImageReadError(f"{p}: image has zero size {rgb.shape[:2]}")
     return LoadedImage(np.ascontiguousarray(rgb), tuple(notes), mode, fmt)
@@ -160,10 +244,9 @@ def write_image(
     if not os.access(folder, os.W_OK):
         raise ImageWriteError(f"{p}: output folder {folder} is not writable")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".edgederain-", suffix=p.suffix, dir=folder)
+        tmp = str(temporary_file(folder, p.suffix))
     except OSError as exc:
         raise ImageWriteError(f"{p}: output folder {folder} is not writable ({exc.strerror})") from None
-    os.close(fd)
     try:
         fmt = Image.registered_extensions()[p.suffix.lower()]
         kwargs = {"quality": jpeg_quality} if fmt == "JPEG" else {}
@@ -175,6 +258,23 @@ def write_image(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return p
+
+
+def temporary_file(folder: Path, suffix: str) -> Path:
+    """Create an empty, uniquely named hidden file in ``folder`` for an atomic write.
+
+    Unlike :func:`tempfile.mkstemp` (always mode 0600) the file is created with mode 0666 less the
+    process's umask, so the renamed output has the permissions of any file the user creates.
+    """
+    for _ in range(100):
+        path = folder / f".edgederain-{secrets.token_hex(6)}{suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"{folder}: could not create a temporary file")
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

@@ -4,7 +4,8 @@
 streams are ignored). :class:`VideoWriter` encodes frames with the input's codec when an encoder
 for it exists (else H.264, else MPEG-4 Part 2) at the input's frame rate, into a temporary file in
 the output folder that is renamed over the output only when the whole video is written, so a
-failed or interrupted run never leaves a half-written file under the final name.
+failed or interrupted run never leaves a half-written file under the final name (the file gets
+the umask's usual mode, like any file the user creates).
 
 Without PyAV, every entry point raises :class:`MissingDependencyError` naming the extra.
 """
@@ -12,7 +13,6 @@ Without PyAV, every entry point raises :class:`MissingDependencyError` naming th
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from edgederain.errors import ImageReadError, ImageWriteError, MissingDependencyError
+from edgederain.io import temporary_file
 
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
 _FALLBACK_CODECS = ("libx264", "h264", "mpeg4")
@@ -95,11 +96,16 @@ class VideoWriter:
         folder = self.path.parent
         if not folder.is_dir():
             raise ImageWriteError(f"{self.path}: output folder {folder} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=".edgederain-", suffix=self.path.suffix, dir=folder)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        try:
+            self._tmp = temporary_file(folder, self.path.suffix)
+        except OSError as exc:
+            raise ImageWriteError(f"{self.path}: output folder {folder} is not writable ({exc.strerror})") from None
         self._like = like
-        self._container = self._av.open(str(self._tmp), mode="w")
+        try:
+            self._container = self._av.open(str(self._tmp), mode="w")
+        except BaseException:
+            self._tmp.unlink()
+            raise
         self._stream = None
         self.frames = 0
 

@@ -125,3 +125,69 @@ def test_list_images_sorts_naturally(tmp_path, rgb):
         write_image(tmp_path / f"{n}.png", rgb)
     (tmp_path / "notes.txt").write_text("x")
     assert [p.name for p in list_images(tmp_path)] == ["1.png", "2.png", "10.png"]
+
+
+def _gif_header(path, width: int, height: int) -> None:
+    """A GIF whose header claims width x height pixels but holds almost no data (a "bomb")."""
+    screen = struct.pack("<HHBBB", width, height, 0, 0, 0)
+    frame = b"," + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x02\x44\x01\x00"
+    path.write_bytes(b"GIF89a" + screen + frame + b";")
+
+
+def test_a_header_claiming_gigapixels_is_refused_naming_the_option(tmp_path):
+    from PIL import Image as PILImage
+
+    before = PILImage.MAX_IMAGE_PIXELS
+    _gif_header(tmp_path / "bomb.gif", 60000, 50000)  # 3,000,000,000 pixels
+    with pytest.raises(ImageReadError, match="--max-pixels") as exc:
+        read_image(tmp_path / "bomb.gif")
+    assert "max_pixels=" in str(exc.value) and "3,000,000,000" in str(exc.value)
+    with pytest.raises(ImageReadError, match="limit of 100"):
+        read_image(tmp_path / "bomb.gif", max_pixels=100)
+    assert PILImage.MAX_IMAGE_PIXELS == before
+
+
+def test_max_pixels_governs_instead_of_pillows_own_limit(tmp_path, rgb, monkeypatch):
+    from PIL import Image as PILImage
+
+    write_image(tmp_path / "a.png", rgb)  # 600 pixels
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 100)  # Pillow alone would refuse it
+    with pytest.raises(ImageReadError, match="600 pixels, more than the limit of 599"):
+        read_image(tmp_path / "a.png", max_pixels=599)
+    assert np.array_equal(read_image(tmp_path / "a.png", max_pixels=600).rgb, rgb)
+    assert np.array_equal(read_image(tmp_path / "a.png").rgb, rgb)
+    assert np.array_equal(read_image(tmp_path / "a.png", max_pixels=None).rgb, rgb)
+    assert PILImage.MAX_IMAGE_PIXELS == 100
+    with pytest.raises(ImageReadError, match="max_pixels must be"):
+        read_image(tmp_path / "a.png", max_pixels=0)
+
+
+def _corner_marked(h: int = 24, w: int = 40) -> np.ndarray:
+    """Dark image with a bright block in the top-left corner (orientation is unambiguous)."""
+    img = np.full((h, w, 3), 40, np.uint8)
+    img[: h // 3, : w // 4] = (250, 200, 30)
+    return img
+
+
+def test_exif_orientation_is_applied_with_a_note(tmp_path):
+    stored = _corner_marked()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.fromarray(stored).save(tmp_path / "o6.jpg", quality=95, exif=exif)
+    img = read_image(tmp_path / "o6.jpg")
+    upright = np.rot90(stored, k=-1)  # clockwise
+    assert img.rgb.shape == upright.shape == (40, 24, 3)
+    assert np.abs(img.rgb.astype(int) - upright.astype(int)).mean() < 3
+    assert any("EXIF orientation 6" in n for n in img.notes)
+    Image.fromarray(stored).save(tmp_path / "plain.jpg", quality=95)
+    assert read_image(tmp_path / "plain.jpg").notes == ()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_respect_the_umask(tmp_path, rgb, umask, mode):
+    old = os.umask(umask)
+    try:
+        p = write_image(tmp_path / "o.png", rgb)
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == mode
