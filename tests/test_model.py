@@ -28,14 +28,41 @@ def test_k32_and_lstm_counts_match_the_spec_arithmetic():
     assert count_parameters(build_model("thesis-lstm")) == single + lstm_extra + input_extra
 
 
+def _two_unlike_images(shape: tuple[int, ...]) -> torch.Tensor:
+    """A batch whose images differ in structure: i.i.d. noise, then smooth blobs, alternating.
+
+    Scaling or shifting one image would not do: the input InstanceNorm and RLCN normalise
+    those differences away and the network would see the same image twice.
+    """
+    n, c, h, w = shape
+    x = torch.rand(*shape)
+    blobs = torch.rand(n, c, max(2, h // 16), max(2, w // 16))
+    smooth = torch.nn.functional.interpolate(blobs, size=(h, w), mode="bilinear", align_corners=False)
+    x[1::2] = smooth[1::2]
+    return x
+
+
 def _check_forward_backward(name: str, shape: tuple[int, ...]) -> None:
+    """Shapes of every output, and a finite, non-zero gradient for every parameter.
+
+    The batch holds two unlike images, and that is what makes the gradient check hold on any
+    CPU. In training mode BatchNorm normalises each channel over the batch, so the per-image
+    channel means that a channel-attention squeeze sees add up to N * beta = 0 at
+    initialisation. With one image they are 0 up to rounding: the squeeze's pre-activations
+    were about 1e-9 or exactly 0 and the CPU's rounding decided which ReLUs were dead (the
+    ``tiny`` preset has one squeeze unit per block). With two images, the squeeze's
+    pre-activations (bias 0 at initialisation) are opposite in sign for the two images, so
+    every unit is alive for one of them (by 5e-5 or more for these presets and sizes, four
+    orders of magnitude above the rounding).
+    """
+    n, _, h, w = shape
+    assert n >= 2, "the gradient check needs two unlike images (see the docstring)"
     torch.manual_seed(0)
     net = build_model(name)
-    x = torch.rand(*shape)
+    x = _two_unlike_images(shape)
     out = net(x)
     assert out.derained.shape == x.shape
     assert out.rain.shape == x.shape
-    n, _, h, w = shape
     widths = net.config.widths
     assert out.embedding.shape == (n, widths[-1], -(-h // 8), -(-w // 8))
     for s, att in enumerate(out.attention):
@@ -45,16 +72,12 @@ def _check_forward_backward(name: str, shape: tuple[int, ...]) -> None:
     loss.backward()
     params = dict(net.named_parameters())
     assert [k for k, p in params.items() if p.grad is None] == []
-    assert all(torch.isfinite(p.grad).all() for p in params.values())
-    # A channel-attention squeeze unit can sit behind a ReLU that is dead for this one input
-    # at initialisation (zero gradient, legitimately); everything else must get a signal.
-    zero = [k for k, p in params.items() if not p.grad.abs().sum() > 0]
-    assert all(".ca." in k for k in zero), zero
-    assert len(zero) < 0.1 * len(params)
+    assert [k for k, p in params.items() if not torch.isfinite(p.grad).all()] == []
+    assert [k for k, p in params.items() if not p.grad.abs().sum() > 0] == []
 
 
 @pytest.mark.parametrize("name", ["thesis", "thesis-lstm", "tiny", "tiny-lstm"])
-@pytest.mark.parametrize("shape", [(1, 3, 96, 96), (1, 3, 101, 77)])
+@pytest.mark.parametrize("shape", [(2, 3, 64, 64), (2, 3, 69, 53)])
 def test_forward_backward_small_and_odd_sizes(name, shape):
     _check_forward_backward(name, shape)
 
