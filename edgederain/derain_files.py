@@ -1,17 +1,20 @@
 """Derain image files, folders, globs and video files: the engine behind ``edgederain derain``.
 
 Inputs: a file, a folder (its images and videos, not recursive), or a glob pattern. Outputs go to
-a folder (created if missing) under the input's name, with the input's suffix unless ``suffix``
-is given; a single input may instead name an output file. Every item ends as one
-:class:`ItemResult`:
+a folder under the input's name, with the input's suffix unless ``suffix`` is given; a single
+input may instead name an output file. The output folder (or an output file's folder) is created
+when the first output is written, and removed again if the job created it and wrote nothing into
+it, so a failed job leaves no empty folders behind. Every item ends as one :class:`ItemResult`:
 
 - ``done``: written (atomically: temporary file, then rename);
 - ``skipped``: the output exists and ``overwrite`` is off (so an interrupted job resumes);
 - ``failed``: unreadable or corrupt input, output would overwrite an input, two inputs would
   write the same output, the model refused the frame, the write failed... with the reason.
 
-A failed item never stops the job. Grayscale, RGBA, palette and 16-bit inputs are converted to
-8-bit RGB with a note (or refused, per ``alpha`` / ``high_bit_depth``); outputs are 8-bit RGB.
+A failed item never stops the job; Ctrl-C (KeyboardInterrupt) stops it between writes and the
+summary says so, with the count of inputs not reached. Grayscale, RGBA, palette and 16-bit inputs
+are converted to 8-bit RGB with a note (or refused, per ``alpha`` / ``high_bit_depth``), EXIF
+orientation is applied, images over ``max_pixels`` are refused; outputs are 8-bit RGB.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from typing import Any, Callable, Iterable, Literal, Sequence
 import numpy as np
 
 from edgederain.errors import EdgeDerainError, ImageWriteError
-from edgederain.io import IMAGE_SUFFIXES, Policy, read_image, write_image
+from edgederain.io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, Policy, read_image, write_image
 from edgederain.video import VIDEO_SUFFIXES, is_video
 
 Status = Literal["done", "skipped", "failed"]
 MEDIA_SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
+Progress = Callable[[str, int, "int | None"], None]  # (source, frames or tiles done, total)
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,14 @@ class ItemResult:
 
 @dataclass(frozen=True)
 class JobSummary:
-    """All items, in the order they finished, and their counts."""
+    """All items, in the order they finished, and their counts.
+
+    ``interrupted``: the job was stopped (Ctrl-C) with ``remaining`` inputs not finished.
+    """
 
     items: tuple[ItemResult, ...]
+    interrupted: bool = False
+    remaining: int = 0
 
     def count(self, status: Status) -> int:
         return sum(1 for i in self.items if i.status == status)
@@ -70,12 +79,14 @@ class JobOptions:
     batch: int = 1
     alpha: Policy = "convert"
     high_bit_depth: Policy = "convert"
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
         if self.suffix is not None and self.suffix.lower() not in IMAGE_SUFFIXES:
-            raise ImageWriteError(f"output format {self.suffix!r} is not one of {IMAGE_SUFFIXES}")
+            formats = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES)
+            raise ImageWriteError(f"--format {self.suffix.lstrip('.')!r} is not one of {formats}")
         if self.batch < 1:
-            raise ImageWriteError(f"batch must be >= 1, got {self.batch}")
+            raise ImageWriteError(f"--batch must be >= 1, got {self.batch}")
 
 
 def expand_inputs(args: Sequence[str]) -> tuple[list[Path], list[ItemResult]]:
@@ -150,36 +161,98 @@ class _Pending:
         return not self.items or (len(self.items) < batch and self.items[0][2].rgb.shape == rgb.shape)
 
 
-def _flush(session: Any, pending: _Pending, inputs: list[Path]) -> list[ItemResult]:
+class _Folders:
+    """Output folders created by the job; :meth:`tidy` removes those left empty."""
+
+    def __init__(self) -> None:
+        self.created: list[Path] = []
+
+    def ensure(self, folder: Path) -> None:
+        missing = []
+        for f in (folder, *folder.parents):
+            if f.exists():
+                break
+            missing.append(f)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImageWriteError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from None
+        self.created.extend(reversed(missing))
+
+    def tidy(self) -> None:
+        for f in reversed(self.created):
+            try:
+                f.rmdir()  # only succeeds when empty
+            except OSError:
+                pass
+
+
+@dataclass
+class _Job:
+    """What every item of one job shares."""
+
+    session: Any
+    inputs: list[Path]
+    options: JobOptions
+    on_progress: Progress | None
+    folders: _Folders = field(default_factory=_Folders)
+    pending: _Pending = field(default_factory=_Pending)
+
+
+def _flush(job: _Job) -> list[ItemResult]:
     """Run the pending images as one batch and write them; a failure fails each of them."""
-    items = list(pending.items)
-    pending.items.clear()
+    items = list(job.pending.items)
+    job.pending.items.clear()
     if not items:
         return []
     try:
-        outs = session.run(np.stack([loaded.rgb for _, _, loaded in items]))
+        if len(items) == 1:
+            outs = [_run_image(job, items[0][0], items[0][2].rgb)]
+        else:
+            outs = job.session.run(np.stack([loaded.rgb for _, _, loaded in items]))
     except Exception as exc:  # noqa: BLE001 - a batch job reports and continues
         return [ItemResult(str(s), "failed", str(d), _reason(s, exc), ld.notes) for s, d, ld in items]
-    return [_write(src, dst, rgb, loaded.notes, inputs) for (src, dst, loaded), rgb in zip(items, outs)]
+    return [_write(job, src, dst, rgb, loaded.notes) for (src, dst, loaded), rgb in zip(items, outs)]
 
 
-def _write(src: Path, dst: Path, rgb: np.ndarray, notes: tuple[str, ...], inputs: list[Path]) -> ItemResult:
+def _run_image(job: _Job, src: Path, rgb: np.ndarray) -> np.ndarray:
+    """One frame, reporting tile progress when the session runs it in tiles."""
+    plan = job.session.tile_plan(*rgb.shape[:2]) if hasattr(job.session, "tile_plan") else None
+    if plan is None or job.on_progress is None or not _takes_progress(job.session):
+        return job.session.run(rgb)
+    return job.session.run(rgb, progress=lambda done, total: job.on_progress(str(src), done, total))
+
+
+def _takes_progress(session: Any) -> bool:
+    import inspect
+
     try:
-        write_image(dst, rgb, protect=inputs, overwrite=True)
+        return "progress" in inspect.signature(session.run).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _write(job: _Job, src: Path, dst: Path, rgb: np.ndarray, notes: tuple[str, ...]) -> ItemResult:
+    try:
+        job.folders.ensure(dst.parent)
+        write_image(dst, rgb, protect=job.inputs, overwrite=True)
     except ImageWriteError as exc:
         return ItemResult(str(src), "failed", str(dst), _reason(dst, exc), notes)
     return ItemResult(str(src), "done", str(dst), notes=notes, frames=1)
 
 
-def _run_video(session: Any, src: Path, dst: Path) -> ItemResult:
+def _run_video(job: _Job, src: Path, dst: Path) -> ItemResult:
     from edgederain.video import VideoWriter, probe, read_video
 
     info = probe(src)
     frames = 0
+    job.folders.ensure(dst.parent)
     with VideoWriter(dst, info) as writer:
         for frame in read_video(src):
-            writer.write(session.run(frame))
+            writer.write(job.session.run(frame))
             frames += 1
+            if job.on_progress is not None:
+                job.on_progress(str(src), frames, info.frames)
     if frames == 0:
         return ItemResult(str(src), "failed", str(dst), "video has no frames")
     return ItemResult(str(src), "done", str(dst), frames=frames)
@@ -201,38 +274,54 @@ def _guarded(src: Path, dst: Path, fn: Callable[[], list[ItemResult]]) -> list[I
 
 
 def run_job(session: Any, inputs: list[Path], options: JobOptions, *,
-            on_result: Callable[[ItemResult], None] = lambda r: None) -> JobSummary:
-    """Derain every input with ``session``; ``on_result`` is called as each item finishes."""
+            on_result: Callable[[ItemResult], None] = lambda r: None,
+            on_progress: Progress | None = None) -> JobSummary:
+    """Derain every input with ``session``; ``on_result`` is called as each item finishes.
+
+    ``on_progress(source, done, total)`` is called after each frame of a video and, when the
+    session reports it, each tile of a tiled image (``total`` is None when unknown).
+    """
     results: list[ItemResult] = []
-    claimed: set[Path] = set()
-    pending = _Pending()
+    job = _Job(session, inputs, options, on_progress)
 
     def emit(batch: list[ItemResult]) -> None:
         for r in batch:
             results.append(r)
             on_result(r)
 
-    for src in inputs:
-        dst = output_for(src, options)
-        early = _precheck(src, dst, inputs, claimed, options)
-        if early is not None:
-            emit([early])
-        elif is_video(src):
-            emit(_guarded(src, dst, lambda: _flush(session, pending, inputs)))
-            emit(_guarded(src, dst, lambda: [_run_video(session, src, dst)]))
-        else:
-            emit(_guarded(src, dst, lambda: _queue_image(session, pending, src, dst, inputs, options)))
-    emit(_guarded(Path("(batch)"), Path("(batch)"), lambda: _flush(session, pending, inputs)))
+    try:
+        _each_input(job, emit)
+        emit(_guarded(Path("(batch)"), Path("(batch)"), lambda: _flush(job)))
+    except KeyboardInterrupt:
+        finished = {r.source for r in results}
+        remaining = sum(1 for src in inputs if str(src) not in finished)
+        return JobSummary(tuple(results), interrupted=True, remaining=remaining)
+    finally:
+        job.folders.tidy()
     return JobSummary(tuple(results))
 
 
-def _queue_image(session: Any, pending: _Pending, src: Path, dst: Path, inputs: list[Path],
-                 options: JobOptions) -> list[ItemResult]:
-    loaded = read_image(src, alpha=options.alpha, high_bit_depth=options.high_bit_depth)
+def _each_input(job: _Job, emit: Callable[[list[ItemResult]], None]) -> None:
+    claimed: set[Path] = set()
+    for src in job.inputs:
+        dst = output_for(src, job.options)
+        early = _precheck(src, dst, job.inputs, claimed, job.options)
+        if early is not None:
+            emit([early])
+        elif is_video(src):
+            emit(_guarded(src, dst, lambda: _flush(job)))
+            emit(_guarded(src, dst, lambda: [_run_video(job, src, dst)]))
+        else:
+            emit(_guarded(src, dst, lambda: _queue_image(job, src, dst)))
+
+
+def _queue_image(job: _Job, src: Path, dst: Path) -> list[ItemResult]:
+    o = job.options
+    loaded = read_image(src, alpha=o.alpha, high_bit_depth=o.high_bit_depth, max_pixels=o.max_pixels)
     done: list[ItemResult] = []
-    if not pending.fits(loaded.rgb, options.batch):
-        done = _flush(session, pending, inputs)
-    pending.items.append((src, dst, loaded))
-    if len(pending.items) >= options.batch:
-        done += _flush(session, pending, inputs)
+    if not job.pending.fits(loaded.rgb, o.batch):
+        done = _flush(job)
+    job.pending.items.append((src, dst, loaded))
+    if len(job.pending.items) >= o.batch:
+        done += _flush(job)
     return done

@@ -178,3 +178,253 @@ def test_video_is_derained_frame_by_frame(tmp_path, blur_model):
 def test_image_into_a_video_name_is_refused(folder, tmp_path, blur_model):
     r = _derain(folder / "a.png", "-o", tmp_path / "a.mp4", "-m", blur_model, "-q")
     assert r.exit_code == 1 and "output of the same kind" in r.output
+
+
+def _stdout_of(r) -> str:
+    return r.stdout if hasattr(r, "stdout") else r.output
+
+
+def test_fallback_warning_says_what_actually_runs(folder, tmp_path, blur_model):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA")
+    r = _derain(folder / "a.png", "-o", tmp_path / "o", "-m", blur_model, "-p", "cuda", "--allow-fallback", "-q")
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if "is not active" in x)
+    assert "--provider cuda" in line and str(blur_model) in line and "on CPUExecutionProvider" in line
+
+
+def test_fallback_with_the_packaged_fp16_file_names_it_and_the_fix(folder, tmp_path):
+    import onnxruntime
+
+    from edgederain.runtime.default_model import default_model_path
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA")
+    fp16 = default_model_path(precision="fp16")
+    if not fp16.is_file():
+        pytest.skip("packaged FP16 model absent")
+    small = tmp_path / "small.png"
+    Image.fromarray(_rgb(16, 16)).save(small)
+    r = _derain(small, "-o", tmp_path / "o", "-p", "cuda", "--allow-fallback", "-q")
+    assert r.exit_code == 0, r.output
+    assert f"running {fp16} (FP16) on CPUExecutionProvider" in r.output
+    assert "pass --provider cpu" in r.output
+
+
+def test_failed_runs_leave_no_empty_output_folders(folder, tmp_path, blur_model):
+    out = tmp_path / "out" / "nested"
+    r = _derain(folder / "a.png", "-o", out, "-m", tmp_path / "missing.onnx")
+    assert r.exit_code == 2 and not (tmp_path / "out").exists()
+    r = _derain(folder / "broken.png", "-o", out, "-m", blur_model, "-q")
+    assert r.exit_code == 1 and "corrupt" in r.output and not (tmp_path / "out").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    assert _derain(folder / "broken.png", "-o", existing, "-m", blur_model, "-q").exit_code == 1
+    assert existing.is_dir()  # a folder the user made is never removed
+
+
+def test_single_file_output_creates_its_folder(folder, tmp_path, blur_model):
+    out = tmp_path / "new" / "sub" / "clean.png"
+    r = _derain(folder / "a.png", "-o", out, "-m", blur_model, "-q")
+    assert r.exit_code == 0, r.output
+    assert Image.open(out).size == (32, 24)
+
+
+def test_outputs_respect_the_umask(folder, tmp_path, blur_model):
+    old = os.umask(0o022)
+    try:
+        r = _derain(folder / "a.png", folder / "b.jpg", "-o", tmp_path / "o", "-m", blur_model, "-q")
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / "o").iterdir()} == {0o644}
+
+
+def test_ctrl_c_prints_a_summary_and_exits_130(tmp_path, blur_model, monkeypatch):
+    from edgederain import runtime
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(5):
+        Image.fromarray(_rgb(seed=i)).save(d / f"{i}.png")
+    calls = []
+
+    class Interrupting(runtime.DerainSession):
+        def run(self, frames, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return super().run(frames, **kwargs)
+
+    monkeypatch.setattr(runtime, "DerainSession", Interrupting)
+    out = tmp_path / "out"
+    r = _derain(d, "-o", out, "-m", blur_model, "-q")
+    assert r.exit_code == 130, r.output
+    assert "interrupted: done 2 (2 frames), skipped 0, failed 0, remaining 3" in r.output
+    assert sorted(p.name for p in out.iterdir()) == ["0.png", "1.png"]
+    monkeypatch.setattr(runtime, "DerainSession", runtime.session.DerainSession)
+    again = _derain(d, "-o", out, "-m", blur_model, "-q")
+    assert again.exit_code == 0 and "done 3 (3 frames), skipped 2" in again.output
+
+
+def test_sigint_stops_a_real_run_with_a_summary(tmp_path, blur_model):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(400):
+        Image.fromarray(_rgb(64, 64, seed=i)).save(d / f"{i:03d}.png")
+    out = tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-c", "from edgederain.cli import run; run()", "derain", str(d), "-o", str(out), "-m", str(blur_model),
+           "-q", "--threads", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    def finished_outputs():
+        return [p for p in out.iterdir() if not p.name.startswith(".")] if out.is_dir() else []
+
+    while len(finished_outputs()) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "interrupted: done" in stdout and "remaining" in stdout
+    written = [p for p in out.iterdir()]
+    assert written and all(not p.name.startswith(".edgederain-") for p in written)
+    for p in written:
+        assert Image.open(p).size == (64, 64)
+
+
+def test_a_checkpoint_passed_as_the_model_says_export_it(folder, tmp_path):
+    ckpt = tmp_path / "derain.pt"
+    ckpt.write_bytes(b"PK\x03\x04" + b"\x00" * 64)  # torch.save writes a zip archive
+    r = _derain(folder / "a.png", "-o", tmp_path / "o", "-m", ckpt)
+    assert r.exit_code == 2 and "PyTorch checkpoint" in r.output and "edgederain export" in r.output
+    assert "protobuf" not in r.output.lower()
+
+
+@pytest.mark.parametrize("args, option, internal", [
+    (["--tile", "4"], "--tile", "tile tile"),
+    (["--threads", "-1"], "--threads", "intra_op_threads"),
+    (["--tile", "16", "--tile-pad", "-1"], "--tile-pad", "tile pad must"),
+    (["--batch", "0"], "--batch", "batch must"),
+    (["--format", "gif"], "--format", "output format"),
+    (["--max-pixels", "-5"], "--max-pixels", "max_pixels must"),
+])
+def test_option_errors_name_the_command_line_option(folder, tmp_path, blur_model, args, option, internal):
+    r = _derain(folder / "a.png", "-o", tmp_path / "o", "-m", blur_model, *args)
+    assert r.exit_code == 2 and option in r.output and internal not in r.output, r.output
+
+
+def test_bench_option_errors_name_the_option(blur_model):
+    for args, option in ((["--batch", "0"], "--batch"), (["--duration", "0"], "--duration"),
+                         (["--shape", "0x8"], "--shape"), (["--threads", "-2"], "--threads")):
+        r = CliRunner().invoke(app, ["bench", str(blur_model), *args])
+        assert r.exit_code == 2 and option in r.output, r.output
+
+
+def _png_header(path, width: int, height: int) -> None:
+    """A PNG claiming width x height pixels with (almost) no pixel data."""
+    import struct
+    import zlib
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def test_pixel_limit_is_higher_with_tiling_and_set_by_max_pixels(folder, tmp_path, blur_model):
+    huge = tmp_path / "huge.png"
+    _png_header(huge, 15000, 10000)  # 150 MP: above the untiled default, within the tiled one
+    r = _derain(huge, folder / "a.png", "-o", tmp_path / "o", "-m", blur_model, "-q")
+    assert r.exit_code == 1 and "limit of 100,000,000" in r.output and "--max-pixels" in r.output
+    r = _derain(huge, "-o", tmp_path / "o", "-m", blur_model, "-q", "--tile", "256")
+    assert r.exit_code == 1 and "more than the limit" not in r.output and "truncated" in r.output
+    r = _derain(folder / "a.png", "-o", tmp_path / "o2", "-m", blur_model, "-q", "--max-pixels", "700")
+    assert r.exit_code == 1 and "768 pixels, more than the limit of 700" in r.output
+    r = _derain(huge, "-o", tmp_path / "o3", "-m", blur_model, "-q", "--max-pixels", "0")
+    assert r.exit_code == 1 and "more than the limit" not in r.output
+
+
+def test_exif_orientation_is_applied_to_outputs(tmp_path, blur_model):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(_rgb(24, 40)).save(tmp_path / "o6.jpg", quality=95, exif=exif)
+    r = _derain(tmp_path / "o6.jpg", "-o", tmp_path / "o", "-m", blur_model)
+    assert r.exit_code == 0 and "EXIF orientation 6 applied" in r.output
+    out = Image.open(tmp_path / "o" / "o6.jpg")
+    assert out.size == (24, 40) and out.getexif().get(0x0112) is None
+
+
+def test_batch_goes_on_past_every_kind_of_bad_file_and_never_touches_inputs(tmp_path, blur_model):
+    from test_io import _png16
+
+    d = tmp_path / "in"
+    d.mkdir()
+    Image.fromarray(_rgb(seed=1)).save(d / "good.png")
+    full = (d / "good.png").read_bytes()
+    (d / "truncated.png").write_bytes(full[: len(full) // 2])
+    (d / "zero.png").write_bytes(b"")
+    (d / "text.jpg").write_text("not a jpeg")
+    _png16(d / "deep_rgb.png", _rgb(seed=2).astype(np.uint16) * 257)
+    Image.fromarray(_rgb(seed=3)[..., 0]).save(d / "gray.png")
+    Image.fromarray(np.dstack([_rgb(seed=4), _rgb(seed=5)[..., :1]])).save(d / "rgba.png")
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    out = tmp_path / "out"
+    r = _derain(d, "-o", out, "-m", blur_model, "--batch", "3")
+    assert r.exit_code == 1, r.output
+    assert "done 4 (4 frames), skipped 0, failed 3" in r.output
+    assert sorted(p.name for p in out.iterdir()) == ["deep_rgb.png", "good.png", "gray.png", "rgba.png"]
+    assert "truncated.png: corrupt or truncated" in r.output and "zero.png: file is empty" in r.output
+    assert "text.jpg: not a readable image" in r.output and "16-bit per channel reduced" in r.output
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before
+    r = _derain(d, "-o", d, "-m", blur_model, "-q", "--overwrite")
+    assert r.exit_code == 1 and "done 0" in r.output and r.output.count("overwrite an input") == 7
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before
+
+
+def test_output_folder_that_cannot_be_created_fails_cleanly(folder, tmp_path, blur_model):
+    r = _derain(folder / "a.png", "-o", "/proc/edgederain-out", "-m", blur_model, "-q")
+    assert r.exit_code in (1, 2) and ("cannot create" in r.output or "not writable" in r.output), r.output
+    assert "Traceback" not in r.output
+
+
+def test_no_input_found_is_a_usage_error(tmp_path, blur_model):
+    r = _derain(tmp_path / "nope.png", "-o", tmp_path / "o", "-m", blur_model)
+    assert r.exit_code == 2 and "no input found" in r.output and "nope.png" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_video_progress_reports_frames(tmp_path, blur_model):
+    av = pytest.importorskip("av")
+    from edgederain.derain_files import JobOptions, run_job
+    from edgederain.runtime import DerainSession
+
+    src = tmp_path / "clip.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
+        for i in range(5):
+            for p in s.encode(av.VideoFrame.from_ndarray(_rgb(24, 32, seed=i), "rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    seen = []
+    summary = run_job(DerainSession(blur_model), [src], JobOptions(tmp_path / "o"),
+                      on_progress=lambda source, done, total: seen.append((source, done, total)))
+    assert summary.ok and [d for _, d, _ in seen] == [1, 2, 3, 4, 5]
+    assert {s for s, _, _ in seen} == {str(src)} and {t for _, _, t in seen} <= {5, None}
+    r = _derain(src, "-o", tmp_path / "o2", "-m", blur_model)
+    assert r.exit_code == 0 and "frame" in r.output and "clip.mp4" in r.output
+    quiet = _derain(src, "-o", tmp_path / "o3", "-m", blur_model, "-q")
+    assert "frame/s" not in quiet.output

@@ -2,11 +2,18 @@
 
 Only typer and the standard library at module level: numpy, onnxruntime, Pillow, PyAV and torch
 are imported inside the commands that need them.
+
+``edgederain derain`` exits 0 when every input was derained (or skipped because its output
+exists), 1 when some inputs failed (the others are written and every failure is listed), 2 on a
+usage or input error before any work (bad option, no input found, model or provider unusable,
+output location unwritable) and 130 when interrupted with Ctrl-C (after a summary of what was
+done, what failed and how many inputs remain; rerun the same command to resume).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -34,11 +41,17 @@ class PolicyChoice(str, Enum):
 
 
 _PROVIDER = typer.Option(ProviderChoice.cpu, "--provider", "-p", help="Execution provider (its conventional chain).")
-_THREADS = typer.Option(0, "--threads", help="CPU/OpenVINO threads (0: the provider's default).")
+_THREADS = typer.Option(0, "--threads", min=0, help="CPU/OpenVINO threads (0: the provider's default).")
 _FALLBACK = typer.Option(False, "--allow-fallback", help="Run on what is available instead of failing when the provider is missing.")
 _PRECISION = typer.Option(PrecisionChoice.f32, "--precision", help="OpenVINO inference precision (f32, or bf16 on CPUs with bf16 units).")
-_TILE = typer.Option(None, "--tile", help="Tile frames larger than TILE + 2*PAD pixels (core tile size).")
-_TILE_PAD = typer.Option(32, "--tile-pad", help="Context pixels around each tile; neighbours overlap by 2*PAD.")
+_TILE = typer.Option(None, "--tile", min=8, help="Tile frames larger than TILE + 2*PAD pixels (core tile size, >= 8).")
+_TILE_PAD = typer.Option(32, "--tile-pad", min=0, help="Context pixels around each tile; neighbours overlap by 2*PAD.")
+_MAX_PIXELS = typer.Option(
+    None, "--max-pixels", min=0,
+    help="Refuse images with more pixels than this, before decoding (default 100,000,000; "
+    "500,000,000 with --tile; 0: no limit).",
+)
+EXIT_INTERRUPTED = 130
 
 
 def _session_config(provider, threads, fallback, precision, tile, tile_pad, max_batch=None):
@@ -51,23 +64,57 @@ def _session_config(provider, threads, fallback, precision, tile, tile_pad, max_
 
 
 def _resolve_output(out: Path, n_inputs: int) -> bool:
-    """True when OUT names a single output file; creates the folder otherwise."""
+    """True when OUT names a single output file. Checks that the folder can be created (the job
+    creates it when it writes the first output, so a run that fails leaves no empty folder)."""
     from edgederain.derain_files import MEDIA_SUFFIXES
     from edgederain.errors import ImageWriteError
 
-    if out.suffix.lower() in MEDIA_SUFFIXES and not out.is_dir():
-        if n_inputs != 1:
-            raise ImageWriteError(f"{out} looks like a file but there are {n_inputs} inputs; pass a folder")
-        return True
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ImageWriteError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
+    is_file = out.suffix.lower() in MEDIA_SUFFIXES and not out.is_dir()
+    if is_file and n_inputs != 1:
+        raise ImageWriteError(f"{out} looks like a file but there are {n_inputs} inputs; pass a folder")
+    if not is_file and out.exists() and not out.is_dir():
+        raise ImageWriteError(f"{out}: exists and is not a folder; pass a folder for the outputs")
+    _check_creatable(out.parent if is_file else out)
+    return is_file
+
+
+def _check_creatable(folder: Path) -> None:
+    """Raise unless ``folder`` exists and is writable, or could be created."""
     import os
 
-    if not os.access(out, os.W_OK):
-        raise ImageWriteError(f"{out}: output folder is not writable")
-    return False
+    from edgederain.errors import ImageWriteError
+
+    base = folder.absolute()
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise ImageWriteError(f"{folder}: cannot create the output folder ({base} is a file)")
+    if not os.access(base, os.W_OK | os.X_OK):
+        what = "output folder is not writable" if base == folder.absolute() else f"cannot create the output folder ({base} is not writable)"
+        raise ImageWriteError(f"{folder}: {what}")
+
+
+def _refuse_checkpoint(model: Path) -> None:
+    """A PyTorch checkpoint passed as the model: say how to export it (before ORT's protobuf error)."""
+    from edgederain.errors import ModelLoadError
+
+    if not model.is_file():
+        return
+    with open(model, "rb") as f:
+        head = f.read(4)
+    if model.suffix.lower() in (".pt", ".pth", ".ckpt") or head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        raise ModelLoadError(
+            f"{model}: this is a PyTorch checkpoint, not an exported model; export it first with "
+            f"`edgederain export {model} -o {model.with_suffix('.onnx').name}` and pass the .onnx file"
+        )
+
+
+def _max_pixels(value: int | None, tile: int | None) -> int | None:
+    from edgederain.io import DEFAULT_MAX_PIXELS, TILED_MAX_PIXELS
+
+    if value is None:
+        return TILED_MAX_PIXELS if tile is not None else DEFAULT_MAX_PIXELS
+    return value or None
 
 
 def derain(
@@ -80,60 +127,140 @@ def derain(
     precision: PrecisionChoice = _PRECISION,
     tile: Optional[int] = _TILE,
     tile_pad: int = _TILE_PAD,
-    batch: int = typer.Option(1, "--batch", help="Run up to N same-sized images together."),
+    max_pixels: Optional[int] = _MAX_PIXELS,
+    batch: int = typer.Option(1, "--batch", min=1, help="Run up to N same-sized images together."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Output image suffix, e.g. png (default: the input's)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs (never inputs)."),
     alpha: PolicyChoice = typer.Option(PolicyChoice.convert, "--alpha", help="RGBA/LA inputs: drop alpha, or refuse."),
     high_bit_depth: PolicyChoice = typer.Option(PolicyChoice.convert, "--high-bit-depth", help="16-bit inputs: reduce to 8 bits, or refuse."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-file notes."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or per-file notes."),
 ) -> None:
-    """Derain images and videos with an exported model; writes outputs atomically, never over an input."""
-    with user_errors():
-        summary = _derain(inputs, output, model, _session_config(
-            provider, threads, allow_fallback, precision, tile, tile_pad), batch, fmt, overwrite,
-            alpha.value, high_bit_depth.value, quiet)
+    """Derain images and videos with an exported model; writes outputs atomically, never over an input.
+
+    Existing outputs are skipped (rerun the same command to resume an interrupted job) unless
+    --overwrite. Exit status: 0 all done, 1 some inputs failed, 2 usage or input error, 130 Ctrl-C.
+    """
+    try:
+        with user_errors():
+            job = _DerainJob(output, model, batch, fmt, overwrite, alpha.value, high_bit_depth.value,
+                             _max_pixels(max_pixels, tile), quiet)
+            summary = job.run(inputs, _session_config(
+                provider, threads, allow_fallback, precision, tile, tile_pad), provider.value)
+    except KeyboardInterrupt:
+        typer.secho("interrupted before any input was processed", err=True, fg=typer.colors.YELLOW)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     _print_summary(summary)
+    if summary.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not summary.ok:
         raise typer.Exit(1)
 
 
-def _derain(inputs, output, model, config, batch, fmt, overwrite, alpha, high_bit_depth, quiet):
-    from tqdm import tqdm
+class _DerainJob:
+    """The derain command's work: inputs, session, progress bars and the job itself."""
 
-    from edgederain.derain_files import JobOptions, expand_inputs, run_job
-    from edgederain.runtime import DerainSession
-    from edgederain.runtime.default_model import default_model_path
+    def __init__(self, output, model, batch, fmt, overwrite, alpha, high_bit_depth, max_pixels, quiet):
+        self.output, self.model, self.quiet = output, model, quiet
+        self.suffix = None if fmt is None else "." + fmt.lower().lstrip(".")
+        self.settings = dict(overwrite=overwrite, batch=batch, alpha=alpha, high_bit_depth=high_bit_depth,
+                             max_pixels=max_pixels)
 
-    model_path = model if model is not None else default_model_path(config)
-    files, unmatched = expand_inputs(inputs)
-    suffix = None if fmt is None else "." + fmt.lower().lstrip(".")
-    out_is_file = _resolve_output(output, len(files) + len(unmatched))
-    options = JobOptions(output, out_is_file, suffix, overwrite, batch, alpha, high_bit_depth)
-    session = DerainSession(model_path, config)
+    def run(self, inputs, config, provider: str):
+        from edgederain.derain_files import JobOptions, JobSummary, expand_inputs, run_job
+        from edgederain.errors import InputError
+
+        files, unmatched = expand_inputs(inputs)
+        if not files:
+            reasons = "; ".join(f"{u.source}: {u.reason}" for u in unmatched)
+            raise InputError(f"no input found ({reasons}); pass image/video files, folders or globs")
+        out_is_file = _resolve_output(self.output, len(files) + len(unmatched))
+        options = JobOptions(self.output, out_is_file, self.suffix, **self.settings)
+        session = self._session(config, provider)
+        bars = _Bars(len(files), self.quiet)
+        try:
+            summary = run_job(session, files, options, on_result=bars.result, on_progress=bars.progress)
+        finally:
+            bars.close()
+        return JobSummary(tuple(unmatched) + summary.items, summary.interrupted, summary.remaining)
+
+    def _session(self, config, provider: str):
+        from edgederain.runtime import DerainSession
+        from edgederain.runtime.default_model import default_model_path
+
+        if self.model is not None:
+            _refuse_checkpoint(self.model)
+        path = self.model if self.model is not None else default_model_path(config)
+        session = DerainSession(path, config)
+        _warn_fallback(session, provider, chosen_by_default=self.model is None)
+        return session
+
+
+def _warn_fallback(session, provider: str, *, chosen_by_default: bool) -> None:
+    """Say loudly what runs when the requested provider did not become active."""
+    from edgederain.runtime import Provider
+
+    wanted = Provider(provider).ort_name
+    active = session.active_providers[0] if session.active_providers else "no provider"
     for reason in session.fallback_reasons:
         typer.secho(f"warning: {reason}", err=True, fg=typer.colors.YELLOW)
-    bar = tqdm(total=len(files), unit="file", disable=quiet, leave=False)
+    if wanted in session.active_providers:
+        return
+    precision = session.contract.precision
+    line = (f"warning: --provider {provider} is not active: running {session.model_path} "
+            f"({precision.upper()}) on {active}")
+    if chosen_by_default and precision == "fp16" and active == "CPUExecutionProvider":
+        line += "; FP16 runs slower than FP32 on CPU: pass --provider cpu to run the packaged FP32 file"
+    typer.secho(line, err=True, fg=typer.colors.YELLOW, bold=True)
 
-    def on_result(r):
-        bar.update(1)
-        for note in () if quiet else r.notes:
-            bar.write(f"note: {r.source}: {note}; output is 8-bit RGB")
-        if r.status == "failed" and not quiet:
-            bar.write(f"failed: {r.source}: {r.reason}")
 
-    try:
-        summary = run_job(session, files, options, on_result=on_result)
-    finally:
-        bar.close()
-    from edgederain.derain_files import JobSummary
+class _Bars:
+    """tqdm on stderr: one bar for the files, one for the frames of a video or tiles of an image."""
 
-    return JobSummary(tuple(unmatched) + summary.items)
+    def __init__(self, total: int, quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self._tqdm, self.quiet = tqdm, quiet
+        self.files = tqdm(total=total, unit="file", disable=quiet, leave=False, file=sys.stderr)
+        self.inner = None
+        self.inner_source: str | None = None
+
+    def progress(self, source: str, done: int, total: int | None) -> None:
+        if self.quiet:
+            return
+        if self.inner is None or self.inner_source != source:
+            self._close_inner()
+            from edgederain.video import is_video
+
+            self.inner = self._tqdm(total=total, unit="frame" if is_video(source) else "tile",
+                                    desc=Path(source).name, position=1, leave=False, file=sys.stderr)
+            self.inner_source = source
+        self.inner.update(done - self.inner.n)
+
+    def result(self, r) -> None:
+        self._close_inner()
+        self.files.update(1)
+        for note in () if self.quiet else r.notes:
+            self.files.write(f"note: {r.source}: {note}; output is 8-bit RGB", file=sys.stderr)
+        if r.status == "failed" and not self.quiet:
+            self.files.write(f"failed: {r.source}: {r.reason}", file=sys.stderr)
+
+    def _close_inner(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
+            self.inner, self.inner_source = None, None
+
+    def close(self) -> None:
+        self._close_inner()
+        self.files.close()
 
 
 def _print_summary(summary) -> None:
     done, skipped, failed = (summary.count(s) for s in ("done", "skipped", "failed"))
     frames = sum(i.frames for i in summary.items if i.status == "done")
-    typer.echo(f"done {done} ({frames} frames), skipped {skipped}, failed {failed}")
+    line = f"done {done} ({frames} frames), skipped {skipped}, failed {failed}"
+    if summary.interrupted:
+        line = f"interrupted: {line}, remaining {summary.remaining} (rerun the same command to resume)"
+    typer.echo(line)
     for item in summary.items:
         if item.status != "done":
             typer.echo(f"  {item.status}: {item.source}: {item.reason}")
@@ -146,6 +273,8 @@ def _parse_shape(text: str) -> tuple[int, int]:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise ConfigError(f"--shape must look like 320x480 (height x width), got {text!r}") from None
+    if h < 1 or w < 1:
+        raise ConfigError(f"--shape must be positive (height x width), got {text!r}")
     return h, w
 
 
@@ -153,9 +282,9 @@ def bench(
     model: Path = typer.Argument(..., help="Exported .onnx model."),
     provider: ProviderChoice = _PROVIDER,
     shape: str = typer.Option("320x480", "--shape", help="Frame size HxW."),
-    batch: int = typer.Option(1, "--batch", help="Frames per call."),
-    warmup: int = typer.Option(3, "--warmup", help="Untimed runs after the first."),
-    iterations: Optional[int] = typer.Option(None, "--iterations", "-n", help="Timed runs (default 20)."),
+    batch: int = typer.Option(1, "--batch", min=1, help="Frames per call."),
+    warmup: int = typer.Option(3, "--warmup", min=0, help="Untimed runs after the first."),
+    iterations: Optional[int] = typer.Option(None, "--iterations", "-n", min=1, help="Timed runs (default 20)."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Time runs for S seconds instead."),
     threads: int = _THREADS,
     allow_fallback: bool = _FALLBACK,
@@ -172,6 +301,8 @@ def bench(
 
         if iterations is not None and duration is not None:
             raise ConfigError("pass --iterations or --duration, not both")
+        if duration is not None and duration <= 0:
+            raise ConfigError(f"--duration must be > 0 seconds, got {duration}")
         config = BenchConfig(
             shape=_parse_shape(shape), batch=batch, warmup=warmup,
             iterations=None if duration is not None else (iterations or 20), duration_s=duration,
