@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,11 @@ import pytest
 from edgederain.errors import ConfigError
 from edgederain.metrics import psnr
 from edgederain.train.data import SyntheticRainDataset
-from edgederain.train.synth import PRESETS, RainConfig, StreakLayer, add_rain, render_rain
+from edgederain.train.rain_layers import SeedLayer, line_kernel
+from edgederain.train.rain_presets import MIXTURES, PRESETS, get_rain_preset
+from edgederain.train.synth import RainConfig, RainMixture, StreakLayer, add_rain, brightens_only, render_rain
+
+BRIGHTENING = sorted(name for name, cfg in PRESETS.items() if brightens_only(cfg))
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +28,12 @@ def clean() -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_light_and_medium_only_brighten() -> None:
+    assert {"light", "medium"} <= set(BRIGHTENING)
+    assert not brightens_only(PRESETS["heavy"])  # transmission veil and camera
+
+
+@pytest.mark.parametrize("preset", BRIGHTENING)
 def test_rain_only_brightens_and_stays_in_range(clean: np.ndarray, preset: str) -> None:
     for seed in range(3):
         rainy = add_rain(clean, config=preset, rng=seed)
@@ -33,7 +43,7 @@ def test_rain_only_brightens_and_stays_in_range(clean: np.ndarray, preset: str) 
         assert np.array_equal(rainy[:20], clean[:20])  # already white stays white
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", sorted(PRESETS) + sorted(MIXTURES))
 def test_same_seed_same_rain_other_seed_other_rain(clean: np.ndarray, preset: str) -> None:
     a = add_rain(clean, config=preset, rng=7)
     assert np.array_equal(a, add_rain(clean, config=preset, rng=np.random.default_rng(7)))
@@ -64,15 +74,59 @@ def test_presets_order_by_strength(clean: np.ndarray) -> None:
     assert mean_psnr["heavy"] < 18.0
 
 
-def test_heavy_rain_has_a_veil() -> None:
-    rng = np.random.default_rng(3)
-    _, veil, strength = render_rain(64, 64, PRESETS["heavy"], rng)
-    assert veil is not None and strength > 0 and 0.0 <= veil.min() and veil.max() <= 1.0
+def test_heavy_rain_has_a_veil_that_lowers_contrast() -> None:
+    """O = t (B + S) + (1 - t) A: a dark scene gets lighter even between streaks, and contrast drops."""
+    dark = np.zeros((96, 128, 3), np.uint8)
+    dark[:, ::2] = 60
+    cfg = dataclasses.replace(PRESETS["heavy"], noise_prob=0.0, jpeg_prob=0.0)
+    rainy = add_rain(dark, config=cfg, rng=3).astype(float)
+    assert np.median(rainy) > 60  # the veil lifts black
+    assert np.mean(np.abs(np.diff(rainy, axis=1))) < 60 * 0.95  # and lowers the scene's contrast
+
+
+def test_heavy_streaks_are_long_thin_and_near_vertical() -> None:
+    """Rain100H-like streaks (Li et al. 2019): long along ~vertical, a pixel or two across."""
+    cfg = dataclasses.replace(PRESETS["heavy"], transmission=(1.0, 1.0), noise_prob=0.0, jpeg_prob=0.0,
+                              directions=(1, 1))
+    streaks, _, _ = render_rain(320, 480, cfg, np.random.default_rng(5))
+    gy, gx = np.gradient(streaks.astype(float))
+    assert (gx * gx).sum() > 4 * (gy * gy).sum()  # intensity changes across (x), not along (y)
+    assert 0.02 < (streaks > 0.05).mean() < 0.9  # dense but not a sheet
+
+
+def test_line_kernel_is_a_unit_line() -> None:
+    k = line_kernel(21, 0.0)
+    assert k.shape[0] % 2 == 1 and abs(k.sum() - 21) < 0.5 and k.max() <= 1.01
+    assert np.allclose(k, line_kernel(21, 180.0)[::-1, ::-1], atol=1e-5)
+
+
+def test_mixture_draws_every_component_by_weight() -> None:
+    mix = get_rain_preset("all-weather")
+    assert isinstance(mix, RainMixture) and mix.weights == MIXTURES["all-weather"]
+    rng = np.random.default_rng(0)
+    names = {id(c): n for n, _, c in mix.components}
+    picks = [names[id(mix.pick(rng))] for _ in range(2000)]
+    for name, weight in mix.weights.items():
+        assert abs(picks.count(name) / 2000 - weight) < 0.04
+    assert RainMixture.from_dict(mix.to_dict()) == mix
+    with pytest.raises(ConfigError, match="number"):
+        RainMixture.from_dict({"mixture": {"light": "lots"}})
+    with pytest.raises(ConfigError, match="itself a mixture"):
+        RainMixture.from_dict({"mixture": {"all-weather": 1.0}})
+    with pytest.raises(ConfigError, match="unknown rain preset"):
+        RainMixture.from_dict({"mixture": {"drizzle": 1.0}})
 
 
 def test_config_validation_and_round_trip() -> None:
+    for cfg in PRESETS.values():
+        assert RainConfig.from_dict(cfg.to_dict()) == cfg
     cfg = PRESETS["heavy"]
-    assert RainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match="lenght"):
+        RainConfig.from_dict({**cfg.to_dict(), "seed_layers": [{"density": [0, 0.1], "lenght": [1, 2]}]})
+    with pytest.raises(ConfigError, match="probability"):
+        RainConfig.from_dict({**cfg.to_dict(), "jpeg_prob": 2})
+    with pytest.raises(ConfigError, match="density"):
+        SeedLayer(density=(0.5, 0.9), length=(20, 30), thickness=(0.3, 0.5), intensity=(0.1, 0.2))
     with pytest.raises(ConfigError, match="unknown rain config keys"):
         RainConfig.from_dict({**cfg.to_dict(), "denisty": 3})
     with pytest.raises(ConfigError, match="unknown streak layer keys"):

@@ -21,7 +21,7 @@ from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
 from edgederain.model.config import ModelConfig, get_preset
 from edgederain.train.pairs import LAYOUTS
-from edgederain.train.synth import RainConfig, get_rain_preset
+from edgederain.train.synth import RainConfig, RainMixture, rain_from_spec
 
 Stage = Literal["both", "ae", "derain"]
 Amp = Literal["off", "bf16"]
@@ -52,7 +52,7 @@ class TrainConfig:
     layout: str = "auto"
     clean_side: str = "left"
     backgrounds: tuple[str, ...] = ("../shared/data/backgrounds",)
-    rain: str | dict = "light"  # rain preset name or a RainConfig dict
+    rain: str | dict = "light"  # preset or mixture name, a RainConfig dict, or {"mixture": {...}}
     max_side: int = 512
     holdout_every: int = 20  # every n-th background (or pair, without val_data) is validation only
     crop: int = 96
@@ -74,9 +74,12 @@ class TrainConfig:
     mask_threshold: float = 1e-3
     # stage 2 alone: the trained autoencoder
     ae_checkpoint: str | None = None
+    # fine-tuning: stage 2 starts from these network weights ("default" = the packaged model)
+    init: str | None = None
     # validation, logging, checkpoints
     val_data: str | None = None  # paired folder; None -> held-out backgrounds/pairs
     val_count: int = 16
+    val_rain: tuple[str, ...] = ()  # synthetic validation: val_count pairs per named preset
     val_crop: int = 192  # 0 = full images
     val_every: int = 500
     checkpoint_every: int = 250
@@ -89,7 +92,7 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("data", "backgrounds", "milestones"):
+        for name in ("data", "backgrounds", "milestones", "val_rain"):
             value = getattr(self, name)
             if isinstance(value, (str, float, int)):
                 raise ConfigError(f"{name} must be a list, got {value!r}")
@@ -114,6 +117,8 @@ class TrainConfig:
             if getattr(self, name) % crop_multiple:
                 raise ConfigError(f"{name} must be a multiple of {crop_multiple}, got {getattr(self, name)}")
         self.rain_config()  # validates
+        for name in self.val_rain:
+            rain_from_spec(name)
 
     def model_config(self) -> ModelConfig:
         if isinstance(self.model, str):
@@ -122,10 +127,8 @@ class TrainConfig:
             return self.model
         return ModelConfig.from_dict(dict(self.model))
 
-    def rain_config(self) -> RainConfig:
-        if isinstance(self.rain, str):
-            return get_rain_preset(self.rain)
-        return RainConfig.from_dict(dict(self.rain))
+    def rain_config(self) -> RainConfig | RainMixture:
+        return rain_from_spec(self.rain if isinstance(self.rain, str) else dict(self.rain))
 
     def schedule(self, stage: Literal["ae", "derain"]) -> tuple[Literal["epochs", "iterations"], int]:
         iters = getattr(self, f"{stage}_iterations")
@@ -140,7 +143,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        for name in ("data", "backgrounds", "milestones"):
+        for name in ("data", "backgrounds", "milestones", "val_rain"):
             d[name] = list(d[name])
         return d
 
@@ -151,8 +154,8 @@ class TrainConfig:
         d["rain"] = self.rain_config().to_dict()
         d["data"] = [str(Path(p).resolve()) for p in self.data]
         d["backgrounds"] = [str(Path(p).resolve()) for p in self.backgrounds]
-        for name in ("out_dir", "val_data", "ae_checkpoint"):
-            if d[name] is not None:
+        for name in ("out_dir", "val_data", "ae_checkpoint", "init"):
+            if d[name] is not None and d[name] != "default":
                 d[name] = str(Path(d[name]).resolve())
         return d
 
@@ -160,6 +163,13 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         check_known_keys(cls, data, what="training config")
         return cls(**data)
+
+
+# What a fine-tune changes from the thesis defaults (``edgederain train --init``, configs/finetune.toml):
+# stage 2 only, a fifth of the learning rate, a short schedule with late decays.
+FINETUNE_DEFAULTS: dict[str, Any] = {
+    "stage": "derain", "lr": 2e-4, "derain_iterations": 2000, "milestones": (0.6, 0.85), "gamma": 0.3,
+}
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
@@ -186,4 +196,4 @@ def load_train_config(path: str | Path) -> TrainConfig:
     return TrainConfig.from_dict(data)
 
 
-__all__ = ["Amp", "Device", "STAGES", "Stage", "TrainConfig", "load_train_config"]
+__all__ = ["Amp", "Device", "FINETUNE_DEFAULTS", "STAGES", "Stage", "TrainConfig", "load_train_config"]

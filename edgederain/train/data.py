@@ -24,7 +24,7 @@ import numpy as np
 from edgederain.errors import DatasetError, ImageReadError
 from edgederain.io import IMAGE_SUFFIXES, read_rgb
 from edgederain.train.pairs import Layout, Pair, Side, find_pairs, load_pair
-from edgederain.train.synth import RainConfig, add_rain, get_rain_preset
+from edgederain.train.synth import RainConfig, RainMixture, add_rain, rain_from_spec
 
 
 class PairSource(Protocol):
@@ -137,7 +137,7 @@ class SyntheticRainDataset:
         self,
         backgrounds: Sequence[Path],
         *,
-        rain: RainConfig | str = "light",
+        rain: RainConfig | RainMixture | str = "light",
         crop: int = 96,
         seed: int = 0,
         flip: bool = True,
@@ -146,7 +146,7 @@ class SyntheticRainDataset:
         if not backgrounds:
             raise DatasetError("SyntheticRainDataset needs at least one background image")
         self.paths = list(backgrounds)
-        self.rain = get_rain_preset(rain) if isinstance(rain, str) else rain
+        self.rain = rain_from_spec(rain)
         self.crop, self.seed, self.flip, self.max_side = crop, seed, flip, max_side
         self._cache: dict[int, np.ndarray] = {}
 
@@ -160,8 +160,25 @@ class SyntheticRainDataset:
 
     def sample(self, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray]:
         rng = sample_rng(self.seed, epoch, index)
-        (clean,) = random_crop([self.background(index)], self.crop, rng, flip=self.flip)
-        return add_rain(clean, config=self.rain, rng=rng), clean
+        rain = self.rain.pick(rng)
+        background = self.background(index)
+        scale = float(rng.uniform(*rain.downscale))
+        side = min(int(round(self.crop * scale)), *background.shape[:2])
+        (clean,) = random_crop([background], max(side, self.crop), rng, flip=self.flip)
+        gain = float(rng.uniform(*rain.exposure))
+        if gain != 1.0:
+            clean = np.round(np.clip(clean.astype(np.float32) * gain, 0, 255)).astype(np.uint8)
+        rainy = add_rain(clean, config=rain, rng=rng)
+        if clean.shape[0] != self.crop:
+            rainy, clean = (_downscale(im, self.crop) for im in (rainy, clean))
+        return rainy, clean
+
+
+def _downscale(img: np.ndarray, side: int) -> np.ndarray:
+    """Area-style (Lanczos) downscale of a square crop to ``side`` x ``side``, as a camera's resize."""
+    from PIL import Image
+
+    return np.array(Image.fromarray(img).resize((side, side), Image.LANCZOS))
 
 
 def batch_for_step(

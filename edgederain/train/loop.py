@@ -33,7 +33,7 @@ import torch
 from edgederain.errors import CheckpointError, ConfigError
 from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
 from edgederain.model.net import DerainNet
-from edgederain.train.checkpoint import load_autoencoder, read_checkpoint
+from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.data import PairSource, steps_per_epoch
 from edgederain.train.losses import LossWeights, autoencoder_loss, derain_loss
@@ -69,12 +69,15 @@ def _ae_step(ae: RainAutoencoder, compute: Compute) -> StepFn:
     return step
 
 
-def _derain_step(net: DerainNet, ae: RainAutoencoder, compute: Compute, weights: LossWeights) -> StepFn:
+def _derain_step(net: DerainNet, ae: RainAutoencoder | None, compute: Compute, weights: LossWeights) -> StepFn:
     def step(rainy: torch.Tensor, clean: torch.Tensor):
         with compute.autocast():
             out = net(rainy)
             with torch.no_grad():
-                z_ideal = ae.encode(compute.format(2.0 * (rainy - clean)))
+                if ae is None:  # w_embedding == 0: the embedding term is computed against itself
+                    z_ideal = out.steps[-1].embedding.detach()
+                else:
+                    z_ideal = ae.encode(compute.format(2.0 * (rainy - clean)))
         return derain_loss(out, rainy, clean, z_ideal, weights=weights)
 
     return step
@@ -96,13 +99,25 @@ def _stage_ae(config, compute, train, val, **kw) -> tuple[StageResult, RainAutoe
     return result, ae
 
 
-def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoencoder:
+def _autoencoder_path(config: TrainConfig) -> Path:
+    """The AE that supplies stage 2's ideal embedding: given, this run's own, or the packaged one."""
+    if config.ae_checkpoint:
+        return Path(config.ae_checkpoint)
     own = Path(config.out_dir) / "ae_final.pt"
-    path = Path(config.ae_checkpoint) if config.ae_checkpoint else own
+    if config.init == "default" and config.stage == "derain" and not own.is_file():
+        from edgederain.weights import autoencoder_file
+
+        return autoencoder_file()
+    return own
+
+
+def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoencoder:
+    path = _autoencoder_path(config)
     if not path.is_file():
         raise ConfigError(
             f"stage 2 needs the trained autoencoder: {path} not found; run stage 'ae' (or 'both') "
-            "first, or set ae_checkpoint / --ae-checkpoint"
+            "first, set ae_checkpoint / --ae-checkpoint, or train without the embedding loss "
+            "(w_embedding = 0)"
         )
     ae, _ = load_autoencoder(path)
     if ae.config.widths != config.model_config().widths:
@@ -113,20 +128,47 @@ def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoen
     return compute.prepare(ae)
 
 
+def _init_network(config: TrainConfig) -> DerainNet:
+    """The network stage 2 starts from when fine-tuning (``init``): weights of a derain checkpoint."""
+    if config.init == "default":
+        from edgederain.weights import checkpoint_file
+
+        path = checkpoint_file()
+    else:
+        path = Path(str(config.init))
+    net, _ = load_derain_model(path)
+    if net.config != config.model_config():
+        raise ConfigError(
+            f"init {path} holds a network of config {net.config.to_dict()}, the run is configured "
+            f"for {config.model_config().to_dict()}; set model to the checkpoint's preset"
+        )
+    return net
+
+
+def _val_keys(val) -> tuple[str, ...]:
+    groups = list(dict.fromkeys(getattr(val, "groups", [])))
+    return ("psnr_rgb", "psnr_y", "input_psnr_rgb", *(f"{p}psnr_y_{g}" for g in groups for p in ("", "input_")))
+
+
 def _stage_derain(config, compute, train, val, **kw) -> StageResult:
-    ae = _autoencoder_for_stage2(config, compute).eval()
-    for p in ae.parameters():
-        p.requires_grad_(False)
+    ae = None
+    if config.w_embedding > 0 or config.init is None:
+        ae = _autoencoder_for_stage2(config, compute).eval()
+        for p in ae.parameters():
+            p.requires_grad_(False)
     torch.manual_seed(config.seed + 1)
-    net = DerainNet(config.model_config())
-    transfer_decoder(ae, net)
+    if config.init is not None:
+        net = _init_network(config)
+    else:
+        net = DerainNet(config.model_config())
+        transfer_decoder(ae, net)
     net = compute.prepare(net)
     runner = StageRunner(
         "derain", net, _derain_step(net, ae, compute, _weights(config)),
         lambda: validate_derain(net, val, compute),
         config=config, compute=compute, dataset=train,
-        total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=("psnr_rgb", "psnr_y", "input_psnr_rgb"),
-        extra={"autoencoder": ae.state_dict()},
+        total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=_val_keys(val),
+        extra={"autoencoder": ae.state_dict()} if ae is not None else {},
     )
     return runner.run(**kw)
 

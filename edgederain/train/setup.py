@@ -30,8 +30,17 @@ from edgederain.train.data import (
     split_holdout,
 )
 from edgederain.train.pairs import Pair, find_pairs, load_pair
+from edgederain.train.synth import rain_from_spec
 
 ValPairs = list[tuple[np.ndarray, np.ndarray]]
+
+
+class ValSet(list):
+    """Validation pairs with the name of the rain preset each came from (``groups``; may be empty)."""
+
+    def __init__(self, pairs=(), groups: Sequence[str] = ()) -> None:
+        super().__init__(pairs)
+        self.groups = list(groups)
 
 
 @dataclass(frozen=True)
@@ -114,16 +123,20 @@ def _hold_out_pairs(sources: list[PairedDataset], config: TrainConfig) -> list[P
 
 
 def _val_synthetic(config: TrainConfig, held: list[Path], fallback: list[Path]) -> ValPairs:
-    source = SyntheticRainDataset(
-        held or fallback,
-        rain=config.rain_config(),
-        crop=config.val_crop or 256,
-        seed=config.seed + 7919,
-        flip=False,
-        max_side=config.max_side,
-    )
-    n = len(source)
-    return [source.sample(i // n, i % n) for i in range(config.val_count)]
+    """``val_count`` fixed pairs of the training rain, or of each ``val_rain`` preset (grouped)."""
+    rains = [(name, rain_from_spec(name)) for name in config.val_rain] or [("", config.rain_config())]
+    out = ValSet()
+    for k, (name, rain) in enumerate(rains):
+        source = SyntheticRainDataset(
+            held or fallback, rain=rain, crop=config.val_crop or 256, seed=config.seed + 7919 + 101 * k,
+            flip=False, max_side=config.max_side,
+        )
+        n = len(source)
+        pairs = [source.sample(i // n, i % n) for i in range(config.val_count)]
+        out.extend(pairs)
+        if name:
+            out.groups.extend([name] * len(pairs))
+    return out
 
 
 def build_datasets(config: TrainConfig) -> tuple[PairSource, ValPairs]:
@@ -161,4 +174,4 @@ def build_datasets(config: TrainConfig) -> tuple[PairSource, ValPairs]:
     return train, val
 
 
-__all__ = ["Compute", "ConcatSource", "ValPairs", "build_datasets"]
+__all__ = ["Compute", "ConcatSource", "ValPairs", "ValSet", "build_datasets"]

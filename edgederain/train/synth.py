@@ -56,18 +56,21 @@ import numpy as np
 
 from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
+from edgederain.train.rain_layers import (
+    SeedLayer,
+    as_range,
+    camera_effects,
+    gaussian_kernel,
+    render_seed_layer,
+    separable_blur,
+    transmission_map,
+)
 
 Range = tuple[float, float]
 
 
 def _range(name: str, value: Any, *, low: float = 0.0) -> Range:
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a [low, high] pair, got {value!r}") from None
-    if not (low <= lo <= hi):
-        raise ConfigError(f"{name} must satisfy {low} <= low <= high, got {value!r}")
-    return lo, hi
+    return as_range(name, value, low=low)
 
 
 @dataclass(frozen=True)
@@ -101,14 +104,32 @@ class RainConfig:
     length_scale: Range = (1.0, 1.0)  # per-image multiplier of every streak's length
     veil: Range = (0.0, 0.0)  # screen-blend veil strength a
     veil_scale: float = 64.0  # veil feature size, pixels
+    # rain engine v2 (edgederain.train.rain_layers)
+    seed_layers: tuple[SeedLayer, ...] = ()  # noise-seeded, motion-blurred streak layers
+    transmission: Range = (1.0, 1.0)  # mean transmission t of the veil O = t (B + S) + (1 - t) A
+    airlight: Range = (0.8, 1.0)  # atmospheric light A (grey, slightly tinted per image)
+    noise: Range = (0.0, 0.0)  # sensor noise standard deviation, [0, 1] scale
+    noise_prob: float = 0.0
+    jpeg_quality: Range = (60.0, 95.0)
+    jpeg_prob: float = 0.0
+    exposure: Range = (1.0, 1.0)  # gain of the whole scene (clean and rainy), applied by datasets
+    downscale: Range = (1.0, 1.0)  # the whole pair rendered this much larger, then downscaled
 
     def __post_init__(self) -> None:
         layers = tuple(
             layer if isinstance(layer, StreakLayer) else StreakLayer(**layer) for layer in self.layers
         )
-        if not layers:
-            raise ConfigError("a rain config needs at least one streak layer")
+        seeds = tuple(layer if isinstance(layer, SeedLayer) else SeedLayer(**layer) for layer in self.seed_layers)
+        if not layers and not seeds:
+            raise ConfigError("a rain config needs at least one streak layer or seed layer")
         object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "seed_layers", seeds)
+        for name, low, high in (("transmission", 0.05, 1.0), ("airlight", 0.0, 1.0), ("noise", 0.0, 0.2),
+                                ("jpeg_quality", 5.0, 100.0), ("exposure", 0.2, 3.0), ("downscale", 1.0, 4.0)):
+            object.__setattr__(self, name, as_range(name, getattr(self, name), low=low, high=high))
+        for name in ("noise_prob", "jpeg_prob"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                raise ConfigError(f"{name} must be a probability in [0, 1], got {getattr(self, name)!r}")
         object.__setattr__(self, "angle", _range("angle", self.angle, low=-90.0))
         lo, hi = (int(v) for v in self.directions)
         if not 1 <= lo <= hi:
@@ -127,64 +148,86 @@ class RainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RainConfig":
         check_known_keys(cls, data, what="rain config")
-        layer_keys = {f.name for f in dataclasses.fields(StreakLayer)}
-        for layer in data.get("layers", ()):
-            if isinstance(layer, dict) and set(layer) - layer_keys:
-                raise ConfigError(f"unknown streak layer keys {sorted(set(layer) - layer_keys)}")
+        for key, kind in (("layers", StreakLayer), ("seed_layers", SeedLayer)):
+            known = {f.name for f in dataclasses.fields(kind)}
+            for layer in data.get(key, ()):
+                if not isinstance(layer, dict):
+                    raise ConfigError(f"{key} entries must be tables of {sorted(known)}, got {layer!r}")
+                if set(layer) - known:
+                    raise ConfigError(f"unknown {key} keys {sorted(set(layer) - known)}")
         return cls(**data)
 
-
-PRESETS: dict[str, RainConfig] = {
-    "light": RainConfig(
-        layers=(
-            StreakLayer(density=6.0, length=(8, 20), width=(0.5, 0.65), intensity=(0.04, 0.14)),
-            StreakLayer(density=1.8, length=(14, 30), width=(0.55, 0.75), intensity=(0.12, 0.40)),
-            StreakLayer(density=0.35, length=(20, 40), width=(0.65, 0.85), intensity=(0.35, 0.75)),
-        ),
-        angle=(-30, 30),
-        angle_jitter=2.0,
-        density_scale=(0.25, 1.1),
-        intensity_scale=(0.5, 1.4),
-        length_scale=(0.6, 1.5),
-    ),
-    "medium": RainConfig(
-        layers=(
-            StreakLayer(density=6.0, length=(10, 24), width=(0.55, 0.7), intensity=(0.05, 0.15)),
-            StreakLayer(density=2.2, length=(16, 36), width=(0.65, 0.85), intensity=(0.15, 0.45)),
-            StreakLayer(density=0.5, length=(24, 48), width=(0.8, 1.1), intensity=(0.40, 0.80)),
-        ),
-        angle_jitter=3.0,
-        directions=(1, 2),
-        direction_spread=20.0,
-        density_scale=(0.6, 1.2),
-        intensity_scale=(0.7, 1.3),
-        length_scale=(0.7, 1.4),
-        veil=(0.0, 0.1),
-    ),
-    "heavy": RainConfig(
-        layers=(
-            StreakLayer(density=5.0, length=(14, 34), width=(0.7, 1.0), intensity=(0.08, 0.22)),
-            StreakLayer(density=2.0, length=(24, 56), width=(1.0, 1.4), intensity=(0.25, 0.55)),
-            StreakLayer(density=0.6, length=(34, 76), width=(1.3, 1.8), intensity=(0.50, 0.90)),
-        ),
-        angle=(-35, 35),
-        angle_jitter=3.0,
-        directions=(1, 3),
-        direction_spread=25.0,
-        density_scale=(0.8, 1.2),
-        intensity_scale=(0.8, 1.1),
-        length_scale=(0.8, 1.3),
-        veil=(0.08, 0.25),
-    ),
-}
+    def pick(self, rng: np.random.Generator) -> "RainConfig":
+        """The preset to render one image with (a mixture draws one; a preset is itself)."""
+        return self
 
 
-def get_rain_preset(name: str) -> RainConfig:
-    """The named rain preset, or :class:`ConfigError` listing the valid names."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ConfigError(f"unknown rain preset {name!r}; choose one of {sorted(PRESETS)}") from None
+@dataclass(frozen=True)
+class RainMixture:
+    """Per-image choice among rain presets: ``components`` are (name, weight, RainConfig)."""
+
+    components: tuple[tuple[str, float, RainConfig], ...]
+
+    def __post_init__(self) -> None:
+        if not self.components:
+            raise ConfigError("a rain mixture needs at least one component")
+        if any(w < 0 for _, w, _ in self.components) or sum(w for _, w, _ in self.components) <= 0:
+            raise ConfigError(f"mixture weights must be >= 0 with a positive sum, got {self.weights}")
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {name: float(w) for name, w, _ in self.components}
+
+    def pick(self, rng: np.random.Generator) -> RainConfig:
+        w = np.array([c[1] for c in self.components], dtype=np.float64)
+        return self.components[int(rng.choice(len(w), p=w / w.sum()))][2]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mixture": [{"name": n, "weight": w, "rain": c.to_dict()} for n, w, c in self.components]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RainMixture":
+        """``{"mixture": {"light": 0.3, ...}}`` (preset names) or the list form of :meth:`to_dict`."""
+        from edgederain.train.rain_presets import get_rain_preset
+
+        if set(data) != {"mixture"}:
+            raise ConfigError(f"a rain mixture is {{'mixture': ...}} alone, got keys {sorted(data)}")
+        spec = data["mixture"]
+        items: list[tuple[str, float, RainConfig]] = []
+        if isinstance(spec, dict):
+            for name, weight in spec.items():
+                cfg = get_rain_preset(name)
+                if isinstance(cfg, RainMixture):
+                    raise ConfigError(f"mixture component {name!r} is itself a mixture")
+                items.append((name, _weight(name, weight), cfg))
+        elif isinstance(spec, (list, tuple)):
+            for entry in spec:
+                if not isinstance(entry, dict) or set(entry) != {"name", "weight", "rain"}:
+                    raise ConfigError(f"mixture entries are {{name, weight, rain}} tables, got {entry!r}")
+                items.append((str(entry["name"]), _weight(entry["name"], entry["weight"]),
+                              RainConfig.from_dict(dict(entry["rain"]))))
+        else:
+            raise ConfigError(f"mixture must map preset names to weights, got {spec!r}")
+        return cls(tuple(items))
+
+
+def _weight(name: Any, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"mixture weight of {name!r} must be a number, got {value!r}")
+    return float(value)
+
+
+def rain_from_spec(spec: "str | dict | RainConfig | RainMixture") -> "RainConfig | RainMixture":
+    """A preset or mixture name, a RainConfig dict, a mixture dict, or a config object."""
+    from edgederain.train.rain_presets import get_rain_preset
+
+    if isinstance(spec, (RainConfig, RainMixture)):
+        return spec
+    if isinstance(spec, str):
+        return get_rain_preset(spec)
+    if isinstance(spec, dict):
+        return RainMixture.from_dict(spec) if "mixture" in spec else RainConfig.from_dict(dict(spec))
+    raise ConfigError(f"rain must be a preset name or a table, got {spec!r}")
 
 
 @dataclass
@@ -195,25 +238,6 @@ class _Draw:
     density: float
     intensity: float
     length: float
-
-
-def _gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Separable Gaussian blur with zero padding (numpy only)."""
-    radius = max(1, int(np.ceil(3 * sigma)))
-    x = np.arange(-radius, radius + 1, dtype=np.float32)
-    k = np.exp(-0.5 * (x / sigma) ** 2)
-    k /= k.sum()
-    out = img
-    for axis in (0, 1):
-        padded = np.pad(out, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)])
-        n = out.shape[axis]
-        acc = np.zeros_like(out)
-        for i, weight in enumerate(k):
-            sl = [slice(None), slice(None)]
-            sl[axis] = slice(i, i + n)
-            acc += weight * padded[tuple(sl)]
-        out = acc
-    return out
 
 
 def _splat(h: int, w: int, xs: np.ndarray, ys: np.ndarray, wts: np.ndarray) -> np.ndarray:
@@ -252,7 +276,7 @@ def _layer(h: int, w: int, layer: StreakLayer, draw: _Draw, jitter: float, rng: 
     eff_sigma = np.sqrt(sigma**2 + 0.16)  # bilinear splatting adds ~0.4 px of blur
     wts = (peak * step * np.sqrt(2 * np.pi) * eff_sigma)[:, None] * profile[None, :]
     canvas = _splat(h, w, xs.ravel(), ys.ravel(), wts.ravel())
-    return _gaussian_blur(canvas, sigma)
+    return separable_blur(canvas, gaussian_kernel(sigma))
 
 
 def _veil(h: int, w: int, scale: float, rng: np.random.Generator) -> np.ndarray:
@@ -288,31 +312,79 @@ def render_rain(
     streaks = np.zeros((height, width), np.float32)
     for layer in config.layers:
         streaks += _layer(height, width, layer, draw, config.angle_jitter, rng)
+    for seed_layer in config.seed_layers:
+        angles = draw.angles + rng.normal(0.0, config.angle_jitter, len(draw.angles))
+        streaks += render_seed_layer(
+            height, width, seed_layer, angles, rng,
+            density_mul=draw.density, intensity_mul=draw.intensity, length_mul=draw.length,
+        )
     strength = float(rng.uniform(*config.veil))
     veil = _veil(height, width, config.veil_scale, rng) if strength > 0 else None
     return streaks, veil, strength
 
 
+def brightens_only(config: RainConfig) -> bool:
+    """True when every rainy pixel is >= its clean pixel (no transmission veil, no camera effects)."""
+    return config.transmission == (1.0, 1.0) and config.noise_prob == 0 and config.jpeg_prob == 0
+
+
 def add_rain(
-    clean: np.ndarray, *, config: RainConfig | str = "light", rng: np.random.Generator | int | None = None
+    clean: np.ndarray,
+    *,
+    config: "RainConfig | RainMixture | str" = "light",
+    rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     """Render fresh rain onto ``clean`` (H x W x 3 uint8) and return the rainy uint8 image.
 
-    Every pixel of the result is >= the clean pixel (rain only brightens). ``rng`` may be a
+    The composition is ``O = t * clip(B + S) + (1 - t) * A`` (then the screen veil of older
+    presets, then the camera); a mixture draws its preset first. Presets without a transmission
+    veil or camera effects only brighten (see :func:`brightens_only`). ``rng`` may be a
     Generator or an integer seed (same seed, same rain).
     """
-    cfg = get_rain_preset(config) if isinstance(config, str) else config
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    cfg = rain_from_spec(config).pick(gen)
     arr = np.asarray(clean)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
         raise ConfigError(f"add_rain expects an H x W x 3 uint8 image, got {arr.dtype} {arr.shape}")
+    h, w = arr.shape[:2]
     b = arr.astype(np.float32) / 255.0
-    streaks, veil, strength = render_rain(arr.shape[0], arr.shape[1], cfg, gen)
+    streaks, veil, strength = render_rain(h, w, cfg, gen)
     rainy = np.clip(b + streaks[..., None], 0.0, 1.0)
+    if cfg.transmission != (1.0, 1.0):
+        t = transmission_map(h, w, float(gen.uniform(*cfg.transmission)), gen)[..., None]
+        light = float(gen.uniform(*cfg.airlight)) * (1.0 + gen.normal(0.0, 0.02, 3)).astype(np.float32)
+        rainy = t * rainy + (1.0 - t) * np.clip(light, 0.0, 1.0)
     if veil is not None:
         rainy = 1.0 - (1.0 - rainy) * (1.0 - strength * veil[..., None])
-    out = np.round(rainy * 255.0).astype(np.uint8)
-    return np.maximum(out, arr)  # guard against rounding ever darkening a pixel
+    out = camera_effects(rainy, gen, noise=cfg.noise, noise_prob=cfg.noise_prob,
+                         jpeg_quality=cfg.jpeg_quality, jpeg_prob=cfg.jpeg_prob)
+    if brightens_only(cfg):
+        out = np.maximum(out, arr)  # guard against rounding ever darkening a pixel
+    return out
 
 
-__all__ = ["PRESETS", "RainConfig", "StreakLayer", "add_rain", "get_rain_preset", "render_rain"]
+def get_rain_preset(name: str) -> "RainConfig | RainMixture":
+    """The named preset or mixture (see :mod:`edgederain.train.rain_presets`)."""
+    from edgederain.train.rain_presets import get_rain_preset as _get
+
+    return _get(name)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PRESETS":  # the preset table lives in rain_presets; kept here for older imports
+        from edgederain.train.rain_presets import PRESETS
+
+        return PRESETS
+    raise AttributeError(name)
+
+
+__all__ = [
+    "RainConfig",
+    "RainMixture",
+    "StreakLayer",
+    "add_rain",
+    "brightens_only",
+    "get_rain_preset",
+    "rain_from_spec",
+    "render_rain",
+]

@@ -31,7 +31,13 @@ def validate_derain(net: DerainNet, pairs: ValPairs, compute: Compute) -> dict[s
         y.append(psnr(img, clean, y_channel=True))
         before.append(psnr(rainy, clean))
     _restore_mode(net, was_training)
-    return {"psnr_rgb": float(np.mean(rgb)), "psnr_y": float(np.mean(y)), "input_psnr_rgb": float(np.mean(before))}
+    metrics = {"psnr_rgb": float(np.mean(rgb)), "psnr_y": float(np.mean(y)), "input_psnr_rgb": float(np.mean(before))}
+    groups = getattr(pairs, "groups", [])
+    for name in dict.fromkeys(groups):  # per rain preset, in order
+        sel = [i for i, g in enumerate(groups) if g == name]
+        metrics[f"psnr_y_{name}"] = float(np.mean([y[i] for i in sel]))
+        metrics[f"input_psnr_y_{name}"] = float(np.mean([psnr(pairs[i][0], pairs[i][1], y_channel=True) for i in sel]))
+    return metrics
 
 
 @torch.no_grad()

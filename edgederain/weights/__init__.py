@@ -9,7 +9,8 @@ measured scores. Files:
 - ``derain_fp32.onnx``: the default for CPU (and the reference for parity);
 - ``derain_fp16.onnx``: FP16 weights/compute with FP32 I/O, for CUDA / TensorRT;
 - ``derain_int8.onnx``: U8S8 QDQ, calibrated on CamVid frames with synthetic rain, for CPU;
-- ``derain.pt``: the PyTorch checkpoint (network only) for fine-tuning with ``edgederain train``.
+- ``derain.pt``: the PyTorch checkpoint (network only), the start of ``edgederain train --init default``;
+- ``autoencoder.pt``: the rain autoencoder it was trained with (the embedding loss of a fine-tune).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def model_file(precision: Precision = "fp32") -> Path:
 def checkpoint_file() -> Path:
     """Path of the packaged PyTorch checkpoint (network and config only)."""
     return _existing(WEIGHTS_DIR / "derain.pt")
+
+
+def autoencoder_file() -> Path:
+    """Path of the packaged rain autoencoder (stage 1), the embedding target when fine-tuning."""
+    return _existing(WEIGHTS_DIR / "autoencoder.pt")
 
 
 def _existing(path: Path) -> Path:

@@ -1,0 +1,140 @@
+"""The named rain presets and mixtures, from drizzle to downpour (numpy only).
+
+Scales are those of a 480 x 320 frame (the benchmarks' size; training backgrounds are
+downscaled to ``max_side = 480``). Statistics of every preset: ``benchmarks/rain_stats.py``;
+what they look like: ``docs/img/rain_gallery.jpg`` (``scripts/make_rain_gallery.py``).
+
+========== ===================================================================================
+``light``  Rain100L-like (Yang et al. 2017): one direction (+-30 deg), thin, mostly faint
+           splatted streaks, no veil. Calibrated to Rain100L's rainy - clean statistics.
+``medium`` Denser and brighter than ``light``, up to two directions, a faint screen veil.
+``heavy``  Rain100H-like, after Li et al. 2019's recipe: noise seeds motion-blurred by 15-60 px
+           line kernels within 15 deg of vertical, 1-5 near-parallel directions, three depth
+           layers (the near one wider and defocused), a transmission veil (t 0.6-0.9), sensor
+           noise and JPEG on a share of images, scene exposure and downscaling.
+``storm``  ``heavy`` at 1.5x density, 2-5 directions, thicker veil (t 0.45-0.8).
+``camera`` Real-camera light/medium rain: ``medium`` streaks with a mild veil, noise, JPEG
+           (quality 40-90) and downscaling more often than not.
+========== ===================================================================================
+
+Mixtures draw one preset per image: ``all-weather`` (the default model's training rain) is
+light 0.30, medium 0.15, heavy 0.30, storm 0.10, camera 0.15.
+
+Note:
+    ``heavy`` replaced an earlier ``heavy`` of short, wide splatted blobs in 1-3 directions with
+    a screen veil: it did not look like the heavy rain of the benchmarks or of real photos.
+"""
+
+from __future__ import annotations
+
+from edgederain.errors import ConfigError
+from edgederain.train.rain_layers import SeedLayer
+from edgederain.train.synth import RainConfig, RainMixture, StreakLayer
+
+_MEDIUM_LAYERS = (
+    StreakLayer(density=6.0, length=(10, 24), width=(0.55, 0.7), intensity=(0.05, 0.15)),
+    StreakLayer(density=2.2, length=(16, 36), width=(0.65, 0.85), intensity=(0.15, 0.45)),
+    StreakLayer(density=0.5, length=(24, 48), width=(0.8, 1.1), intensity=(0.40, 0.80)),
+)
+
+_HEAVY_SEEDS = (
+    # far: dense, short, thin, faint
+    SeedLayer(density=(0.004, 0.009), length=(15, 30), thickness=(0.2, 0.35), intensity=(0.12, 0.40)),
+    # middle
+    SeedLayer(density=(0.0015, 0.0035), length=(25, 45), thickness=(0.3, 0.5), intensity=(0.30, 0.70)),
+    # near: sparse, long, wide, bright and out of focus (Garg and Nayar)
+    SeedLayer(density=(0.0002, 0.0006), length=(35, 60), thickness=(0.5, 0.9), intensity=(0.35, 0.80),
+              defocus=(0.3, 1.0)),
+)
+
+_CAMERA = dict(noise=(0.002, 0.012), noise_prob=0.3, jpeg_quality=(60, 95), jpeg_prob=0.3,
+               exposure=(0.8, 1.1), downscale=(1.0, 1.6))
+
+PRESETS: dict[str, RainConfig] = {
+    "light": RainConfig(
+        layers=(
+            StreakLayer(density=6.0, length=(8, 20), width=(0.5, 0.65), intensity=(0.04, 0.14)),
+            StreakLayer(density=1.8, length=(14, 30), width=(0.55, 0.75), intensity=(0.12, 0.40)),
+            StreakLayer(density=0.35, length=(20, 40), width=(0.65, 0.85), intensity=(0.35, 0.75)),
+        ),
+        angle=(-30, 30),
+        angle_jitter=2.0,
+        density_scale=(0.25, 1.1),
+        intensity_scale=(0.5, 1.4),
+        length_scale=(0.6, 1.5),
+    ),
+    "medium": RainConfig(
+        layers=_MEDIUM_LAYERS,
+        angle_jitter=3.0,
+        directions=(1, 2),
+        direction_spread=20.0,
+        density_scale=(0.6, 1.2),
+        intensity_scale=(0.7, 1.3),
+        length_scale=(0.7, 1.4),
+        veil=(0.0, 0.1),
+    ),
+    "heavy": RainConfig(
+        layers=(),
+        seed_layers=_HEAVY_SEEDS,
+        angle=(-15, 15),
+        angle_jitter=2.0,
+        directions=(1, 5),
+        direction_spread=6.0,
+        density_scale=(0.7, 1.3),
+        intensity_scale=(0.8, 1.2),
+        length_scale=(0.8, 1.25),
+        transmission=(0.6, 0.9),
+        airlight=(0.75, 1.0),
+        **_CAMERA,
+    ),
+    "storm": RainConfig(
+        layers=(),
+        seed_layers=_HEAVY_SEEDS,
+        angle=(-20, 20),
+        angle_jitter=2.0,
+        directions=(2, 5),
+        direction_spread=8.0,
+        density_scale=(1.2, 1.8),
+        intensity_scale=(0.8, 1.2),
+        length_scale=(0.9, 1.3),
+        transmission=(0.45, 0.8),
+        airlight=(0.7, 1.0),
+        **_CAMERA,
+    ),
+    "camera": RainConfig(
+        layers=_MEDIUM_LAYERS,
+        angle=(-25, 25),
+        angle_jitter=3.0,
+        directions=(1, 2),
+        direction_spread=15.0,
+        density_scale=(0.4, 1.2),
+        intensity_scale=(0.6, 1.3),
+        length_scale=(0.8, 1.5),
+        transmission=(0.8, 1.0),
+        airlight=(0.75, 1.0),
+        noise=(0.003, 0.015),
+        noise_prob=0.6,
+        jpeg_quality=(40, 90),
+        jpeg_prob=0.7,
+        exposure=(0.7, 1.15),
+        downscale=(1.0, 2.0),
+    ),
+}
+
+MIXTURES: dict[str, dict[str, float]] = {
+    "all-weather": {"light": 0.30, "medium": 0.15, "heavy": 0.30, "storm": 0.10, "camera": 0.15},
+}
+
+RAIN_NAMES: tuple[str, ...] = tuple(PRESETS) + tuple(MIXTURES)
+
+
+def get_rain_preset(name: str) -> RainConfig | RainMixture:
+    """The named preset or mixture, or :class:`ConfigError` listing the valid names."""
+    if name in PRESETS:
+        return PRESETS[name]
+    if name in MIXTURES:
+        return RainMixture.from_dict({"mixture": MIXTURES[name]})
+    raise ConfigError(f"unknown rain preset {name!r}; choose one of {list(RAIN_NAMES)}")
+
+
+__all__ = ["MIXTURES", "PRESETS", "RAIN_NAMES", "get_rain_preset"]
