@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from edgederain import __version__
-from edgederain.commands import export, model, runtime, train
+from edgederain.commands import compare, export, model, runtime, train
 
 app = typer.Typer(
     name="edgederain",
@@ -37,7 +37,7 @@ def main(
     """edgederain command line."""
 
 
-for _area in (model, train, export, runtime):
+for _area in (model, train, export, runtime, compare):
     _area.register(app)
 
 
