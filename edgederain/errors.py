@@ -61,3 +61,19 @@ class MissingDependencyError(EdgeDerainError, ImportError):
 
 class ModelLoadError(EdgeDerainError, ValueError):
     """A model file exists but ONNX Runtime cannot load it (not ONNX, corrupt, unsupported ops)."""
+
+
+class FrameMemoryError(EdgeDerainError, MemoryError):
+    """A frame needs more memory than the runtime's budget allows or than ONNX Runtime could get."""
+
+
+class EdgeDerainWarning(UserWarning):
+    """Base class of the warnings edgederain emits (the run goes on; something deserves a look)."""
+
+
+class ProviderFallbackWarning(EdgeDerainWarning):
+    """A requested execution provider is not running; the session fell back (allow_fallback=True)."""
+
+
+class AutoTilingWarning(EdgeDerainWarning):
+    """A frame too large for the memory budget is being run in tiles although no tiling was set."""

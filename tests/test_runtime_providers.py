@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
+import time
+import warnings
 
 import numpy as np
 import onnxruntime as ort
@@ -12,7 +15,7 @@ import pytest
 from runtime_fixtures import blur_model  # noqa: F401
 
 from edgederain.contract import IOContract
-from edgederain.errors import ConfigError, ProviderError
+from edgederain.errors import ConfigError, ProviderError, ProviderFallbackWarning
 from edgederain.runtime import (
     CUDAOptions,
     DerainSession,
@@ -37,11 +40,21 @@ def test_missing_gpu_provider_raises(blur_model, name):
 
 
 @needs_no_cuda
-def test_fallback_when_allowed_is_recorded(blur_model):
-    s = DerainSession(blur_model, SessionConfig.for_provider("cuda", allow_fallback=True))
+def test_fallback_when_allowed_is_recorded_and_warned(blur_model):
+    with pytest.warns(ProviderFallbackWarning, match=r"requested providers \['cuda', 'cpu'\].*CUDAExecutionProvider"):
+        s = DerainSession(blur_model, SessionConfig.for_provider("cuda", allow_fallback=True))
     assert s.active_providers == ("CPUExecutionProvider",)
+    assert s.requested_providers == ("cuda", "cpu")
+    assert s.fell_back and s.info.fell_back
     assert any("CUDAExecutionProvider" in r for r in s.fallback_reasons)
     assert s.run(np.zeros((16, 16, 3), np.uint8)).shape == (16, 16, 3)
+
+
+def test_no_fallback_no_warning(blur_model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ProviderFallbackWarning)
+        s = DerainSession(blur_model, SessionConfig.for_provider("cpu", allow_fallback=True))
+    assert not s.fell_back and not s.info.fell_back and s.requested_providers == ("cpu",)
 
 
 @pytest.mark.filterwarnings("ignore:Specified provider")
@@ -51,6 +64,9 @@ def test_provider_silently_dropped_by_ort_is_caught(blur_model, monkeypatch):
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", *real])
     with pytest.raises(ProviderError, match="did not become active"):
         DerainSession(blur_model, SessionConfig.for_provider("cuda"))
+    with pytest.warns(ProviderFallbackWarning, match="not active after session creation"):
+        s = DerainSession(blur_model, SessionConfig.for_provider("cuda", allow_fallback=True))
+    assert s.fell_back and s.active_providers == ("CPUExecutionProvider",)
 
 
 @pytest.mark.skipif(
@@ -121,26 +137,41 @@ def test_openvino_precision_goes_through_load_config():
 
 
 class _FakeDevice:
-    def __init__(self, ep_name, ov_device):
-        self.ep_name, self.ep_metadata = ep_name, {"ov_device": ov_device}
+    def __init__(self, ep_name, ov_device=None):
+        self.ep_name = ep_name
+        self.ep_metadata = {"ov_device": ov_device} if ov_device else {"version": "1.32.0"}
+
+
+class _Fail(Exception):
+    """Stands in for onnxruntime.capi.onnxruntime_pybind11_state.Fail."""
 
 
 class _FakeOrt:
-    """Just enough of onnxruntime for the OpenVINO plugin path (no Intel device needed)."""
+    """Enough of onnxruntime's plugin API for the OpenVINO path, behaving as ORT 1.32 does with
+    onnxruntime-ep-openvino 1.8.1 (observed on a real install): a second registration under one
+    name raises Fail; once registered, the plugin's devices appear in get_ep_devices() *and* its
+    EP name in get_available_providers() (only when it found a device)."""
 
     __version__ = "1.32.0"
 
-    def __init__(self, devices):
-        self.devices, self.registered = devices, []
+    def __init__(self, plugin_devices, *, delay=0.0):
+        self.plugin_devices, self.delay = plugin_devices, delay
+        self.registered, self.names = [], set()
 
     def get_available_providers(self):
-        return ["CPUExecutionProvider"]
+        extra = ["OpenVINOExecutionProvider"] if self.names and self.plugin_devices else []
+        return ["AzureExecutionProvider", "CPUExecutionProvider", *extra]
 
     def register_execution_provider_library(self, name, path):
+        if name in self.names:
+            raise _Fail(f"[ONNXRuntimeError] : 1 : FAIL : EP library is already registered under {name}")
+        time.sleep(self.delay)  # loading the library takes a while: widens any race
+        self.names.add(name)
         self.registered.append((name, path))
 
     def get_ep_devices(self):
-        return self.devices
+        cpu = [_FakeDevice("CPUExecutionProvider")]
+        return cpu + (list(self.plugin_devices) if self.names else [])
 
 
 class _FakeOptions:
@@ -162,12 +193,15 @@ def fake_plugin(monkeypatch):
     mod.get_library_path = lambda: "/fake/libplugin.so"
     mod.get_ep_name = lambda: "OpenVINOExecutionProvider"
     monkeypatch.setitem(sys.modules, "onnxruntime_ep_openvino", mod)
-    monkeypatch.setattr(placement, "_registered_plugins", set())
     return placement
 
 
+def _ov_devices():
+    return [_FakeDevice("OpenVINOExecutionProvider", "CPU"), _FakeDevice("OpenVINOExecutionProvider.AUTO", "CPU")]
+
+
 def test_openvino_plugin_is_registered_and_added_to_the_session_options(fake_plugin):
-    ort_fake = _FakeOrt([_FakeDevice("OpenVINOExecutionProvider", "CPU"), _FakeDevice("Other", "CPU")])
+    ort_fake = _FakeOrt(_ov_devices())
     opts = _FakeOptions()
     config = ProviderConfig.for_provider("openvino", openvino=OpenVINOOptions(precision="bf16"))
     plan = fake_plugin.plan_placement(ort_fake, config, IOContract(), opts)
@@ -176,8 +210,57 @@ def test_openvino_plugin_is_registered_and_added_to_the_session_options(fake_plu
     assert len(devices) == 1 and json.loads(options["load_config"])["CPU"]["INFERENCE_PRECISION_HINT"] == "bf16"
     assert plan.openvino_plugin and fake_plugin.session_providers(plan) == []
     assert plan.requested == (Provider.OPENVINO, Provider.CPU)
-    fake_plugin.plan_placement(ort_fake, config, IOContract(), _FakeOptions())
-    assert len(ort_fake.registered) == 1  # registered once per process
+
+
+def test_every_openvino_session_reuses_the_one_registration(fake_plugin):
+    """The second session used to see the plugin's EP among the available providers, take it for
+    the built-in one, ask for it by name, and get a CPU-only session."""
+    ort_fake = _FakeOrt(_ov_devices())
+    config = ProviderConfig.for_provider("openvino")
+    for _ in range(3):
+        opts = _FakeOptions()
+        plan = fake_plugin.plan_placement(ort_fake, config, IOContract(), opts)
+        assert plan.openvino_plugin and fake_plugin.session_providers(plan) == []
+        assert [d.ep_name for d in opts.added[0][0]] == ["OpenVINOExecutionProvider"]
+    assert len(ort_fake.registered) == 1
+
+
+def test_openvino_registration_is_thread_safe(fake_plugin):
+    ort_fake = _FakeOrt(_ov_devices(), delay=0.05)
+    config = ProviderConfig.for_provider("openvino")
+    plans, errors = [], []
+
+    def place():
+        try:
+            plans.append(fake_plugin.plan_placement(ort_fake, config, IOContract(), _FakeOptions()))
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=place) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(plans) == 6 and all(p.openvino_plugin for p in plans)
+    assert len(ort_fake.registered) == 1
+
+
+def test_a_plugin_registered_by_the_application_is_used_as_is(fake_plugin):
+    ort_fake = _FakeOrt(_ov_devices())
+    ort_fake.register_execution_provider_library("app_openvino", "/fake/libplugin.so")
+    opts = _FakeOptions()
+    plan = fake_plugin.plan_placement(ort_fake, ProviderConfig.for_provider("openvino"), IOContract(), opts)
+    assert plan.openvino_plugin and len(opts.added) == 1
+    assert [name for name, _ in ort_fake.registered] == ["app_openvino"]
+
+
+def test_a_registration_already_made_under_our_name_counts(fake_plugin):
+    ort_fake = _FakeOrt([])
+    ort_fake.register_execution_provider_library("edgederain_openvino", "/fake/libplugin.so")
+    allowed = ProviderConfig.for_provider("openvino", allow_fallback=True)
+    for _ in range(2):
+        plan = fake_plugin.plan_placement(ort_fake, allowed, IOContract(), _FakeOptions())
+        assert plan.requested == (Provider.CPU,) and "found no CPU device" in plan.dropped[0][1]
 
 
 def test_openvino_plugin_without_a_supported_device(fake_plugin):
@@ -189,3 +272,21 @@ def test_openvino_plugin_without_a_supported_device(fake_plugin):
     plan = fake_plugin.plan_placement(ort_fake, allowed, IOContract(), _FakeOptions())
     assert plan.requested == (Provider.CPU,) and plan.dropped[0][0] is Provider.OPENVINO
     assert fake_plugin.session_providers(plan) == [("CPUExecutionProvider", {})]
+    assert len(ort_fake.registered) == 1
+
+
+@pytest.mark.parametrize(
+    "provider, want, unwanted",
+    [
+        (Provider.OPENVINO, "OpenVINO", ("CUDA", "TensorRT", "GPU")),
+        (Provider.CUDA, "cuDNN", ("TensorRT", "OpenVINO")),
+        (Provider.TENSORRT, "TensorRT libraries", ("OpenVINO",)),
+    ],
+)
+def test_inactive_provider_message_fits_the_provider(provider, want, unwanted):
+    placement = Placement(((provider.ort_name, {}),), (provider, Provider.CPU))
+    with pytest.raises(ProviderError) as info:
+        check_active(["CPUExecutionProvider"], placement, ProviderConfig.for_provider(provider))
+    text = str(info.value)
+    assert f"{provider.value!r} did not become active" in text and want in text
+    assert not any(word in text for word in unwanted), text

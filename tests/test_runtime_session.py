@@ -67,12 +67,42 @@ def test_bad_inputs_raise_input_error(session, bad, match):
         session.run(bad)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
-def test_non_finite_values_are_refused(session, value):
-    frame = np.full((16, 16, 3), 0.5, np.float32)
+def test_non_finite_values_are_refused(session, value, dtype):
+    frame = np.full((16, 16, 3), 0.5, dtype)
     frame[3, 4, 1] = value
-    with pytest.raises(InputError, match="NaN or Inf"):
+    with pytest.raises(InputError, match=r"NaN or Inf values \(1 of 768, the first at index \[3, 4, 1\]\).*nan_to_num"):
         session.run(frame)
+
+
+_RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize(
+    "bad, want, unwanted",
+    [
+        (_RNG.random((20, 20, 3)), r"float64; its values are in \[0, 1\] already: cast them with frames\.astype\(np\.float32\)$", "/ 255"),
+        (_RNG.random((20, 20, 3)).astype(np.float16), r"float16; .*\[0, 1\] already", "/ 255"),
+        (_RNG.random((20, 20, 3)) * 255, r"float64; its values are in \[0, 255\]: pass frames\.astype\(np\.float32\) / 255$", "np.uint8"),
+        (_RNG.integers(0, 256, (20, 20, 3)), r"int64; its values are in \[0, 255\]: pass frames\.astype\(np\.uint8\)", None),
+        (_RNG.integers(0, 65536, (20, 20, 3)).astype(np.uint16), r"uint16; its values look 16-bit.*/ 65535", "/ 255"),
+        (_RNG.normal(0, 100, (20, 20, 3)), r"float64; its values span \[-?[\d.]+, [\d.]+\]: scale them to \[0, 1\]", "/ 255"),
+    ],
+)
+def test_dtype_hint_follows_the_value_range(session, bad, want, unwanted):
+    with pytest.raises(InputError, match=want) as info:
+        session.run(bad)
+    assert "uint8 or float32" in str(info.value)
+    if unwanted:
+        assert unwanted not in str(info.value)
+
+
+def test_float32_range_hint(session):
+    with pytest.raises(InputError, match="divide 8-bit data by 255"):
+        session.run(np.full((16, 16, 3), 200.0, np.float32))
+    with pytest.raises(InputError, match=r"got \[-3, 0.5\]; scale them to \[0, 1\]"):
+        session.run(np.concatenate([np.full((8, 16, 3), -3.0), np.full((8, 16, 3), 0.5)]).astype(np.float32))
 
 
 def test_model_without_contract_is_refused(tmp_path):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from edgederain.errors import ConfigError
+from edgederain.runtime.checks import check_choice, check_int
 from edgederain.runtime.providers import (
     CPUOptions,
     OpenVINOOptions,
@@ -17,6 +18,14 @@ from edgederain.runtime.tiling import TileConfig
 
 GraphOptimization = Literal["all", "extended", "basic", "disabled"]
 GRAPH_OPTIMIZATIONS: tuple[str, ...] = ("all", "extended", "basic", "disabled")
+LargeFrames = Literal["tile", "refuse"]
+LARGE_FRAMES: tuple[str, ...] = ("tile", "refuse")
+
+
+def _valid_budget(budget: object) -> bool:
+    if budget is None or isinstance(budget, str):
+        return budget is None or budget == "auto"
+    return isinstance(budget, int) and not isinstance(budget, bool) and budget >= 1
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,13 @@ class SessionConfig:
         max_batch: split batches larger than this into several runs (None: one run per batch).
         graph_optimization: ONNX Runtime graph optimisation level.
         log_severity: ONNX Runtime log level (0 verbose .. 4 fatal); 3 shows errors only.
+        memory_budget: bytes one model run may use, checked against an estimate made before the
+            run (:mod:`edgederain.runtime.memory`); ``"auto"`` (default): half of the machine's
+            physical memory; None: no check.
+        large_frames: what happens to a frame whose estimate exceeds the budget when no tiling
+            is set: ``"tile"`` (default) runs it in tiles that fit, with an
+            :class:`~edgederain.errors.AutoTilingWarning`; ``"refuse"`` raises
+            :class:`~edgederain.errors.FrameMemoryError` before running.
     """
 
     providers: ProviderConfig = field(default_factory=ProviderConfig)
@@ -36,6 +52,8 @@ class SessionConfig:
     max_batch: int | None = None
     graph_optimization: GraphOptimization = "all"
     log_severity: int = 3
+    memory_budget: int | Literal["auto"] | None = "auto"
+    large_frames: LargeFrames = "tile"
 
     def __post_init__(self) -> None:
         if not isinstance(self.providers, ProviderConfig):
@@ -44,8 +62,13 @@ class SessionConfig:
             )
         if self.tiling is not None and not isinstance(self.tiling, TileConfig):
             raise ConfigError("tiling must be a TileConfig or None")
-        if self.max_batch is not None and (not isinstance(self.max_batch, int) or self.max_batch < 1):
-            raise ConfigError(f"max_batch must be an int >= 1 or None, got {self.max_batch!r}")
+        check_int("max_batch", self.max_batch, minimum=1, optional=True)
+        if not _valid_budget(self.memory_budget):
+            raise ConfigError(
+                "memory_budget must be a number of bytes (an int >= 1), 'auto' or None, "
+                f"got {self.memory_budget!r}"
+            )
+        check_choice("large_frames", self.large_frames, LARGE_FRAMES)
         if self.graph_optimization not in GRAPH_OPTIMIZATIONS:
             raise ConfigError(
                 f"graph_optimization must be one of {GRAPH_OPTIMIZATIONS}, got {self.graph_optimization!r}"
@@ -64,12 +87,19 @@ class SessionConfig:
         tile_pad: int = 32,
         max_batch: int | None = None,
         openvino_precision: OVPrecision = "f32",
+        memory_budget: int | Literal["auto"] | None = "auto",
+        large_frames: LargeFrames = "tile",
     ) -> "SessionConfig":
         """A config for one provider's conventional chain (e.g. tensorrt -> cuda -> cpu).
 
         ``threads`` sets the CPU provider's and OpenVINO's thread count (0: their default);
-        ``tile`` enables tiling with that core size and ``tile_pad`` context pixels.
+        ``tile`` enables tiling with that core size and ``tile_pad`` context pixels;
+        ``memory_budget`` and ``large_frames`` are described in the class docstring.
         """
+        check_int("threads", threads, minimum=0)
+        check_int("tile", tile, minimum=8, optional=True)
+        check_int("tile_pad", tile_pad, minimum=0)
+        check_choice("openvino_precision", openvino_precision, ("f32", "bf16", "f16"))
         providers = ProviderConfig.for_provider(
             provider,
             allow_fallback=allow_fallback,
@@ -77,4 +107,7 @@ class SessionConfig:
             openvino=OpenVINOOptions(precision=openvino_precision, num_threads=threads),
         )
         tiling = TileConfig(tile=tile, pad=tile_pad) if tile is not None else None
-        return cls(providers=providers, tiling=tiling, max_batch=max_batch)
+        return cls(
+            providers=providers, tiling=tiling, max_batch=max_batch, memory_budget=memory_budget,
+            large_frames=large_frames,
+        )

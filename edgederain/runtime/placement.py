@@ -1,6 +1,13 @@
 """Placing a model on execution providers: availability before the session exists, OpenVINO plugin
 registration, and the check after creation that what was requested is really active.
 
+The OpenVINO plugin (``onnxruntime-ep-openvino``) is registered with ONNX Runtime once per
+process (:func:`openvino_plugin_devices`, thread-safe); every session then adds the devices of
+that one registration to its options (``SessionOptions.add_provider_for_devices``). ONNX Runtime
+refuses a second registration under the same name, and after the first one it lists the plugin's
+EP as *available*; asking for it by name in ``providers=`` then silently gives a CPU-only
+session. So the plugin path is chosen whenever the plugin's devices are present.
+
 Every decision here is recorded in a :class:`Placement` so a caller (and ``edgederain bench``) can
 report which providers ran, with which options, and which were dropped and why.
 """
@@ -8,6 +15,8 @@ report which providers ran, with which options, and which were dropped and why.
 from __future__ import annotations
 
 import platform
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +25,9 @@ from edgederain.errors import MissingDependencyError, ProviderError
 from edgederain.runtime.providers import Provider, ProviderConfig
 
 PLUGIN_REGISTRATION = "edgederain_openvino"
-_registered_plugins: set[str] = set()
+# ONNX Runtime objects (the module, or a stand-in in tests) the plugin was registered with.
+_registered: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+_registration_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -43,8 +54,26 @@ def _cpu_vendor() -> str:
     return platform.processor() or "unknown"
 
 
-def _openvino_plugin_devices(ort: Any, device: str) -> list:
-    """Register the ``onnxruntime-ep-openvino`` plugin (once) and return its devices of a kind."""
+def _ep_devices(ort: Any) -> list:
+    """``ort.get_ep_devices()``; empty on onnxruntime < 1.23, which has no plugin API."""
+    get = getattr(ort, "get_ep_devices", None)
+    return list(get()) if get is not None else []
+
+
+def _devices_of(ort: Any, ep_name: str, device: str) -> list:
+    return [
+        d for d in _ep_devices(ort)
+        if d.ep_name == ep_name and d.ep_metadata.get("ov_device") == device
+    ]
+
+
+def _register_plugin(ort: Any) -> str:
+    """Register the ``onnxruntime-ep-openvino`` library once per process; returns its EP name.
+
+    Called with :data:`_registration_lock` held. ONNX Runtime refuses a second registration
+    under the same name ("EP library is already registered"), so a registration made earlier
+    in this process, by us or under our name by someone else, counts as done.
+    """
     try:
         import onnxruntime_ep_openvino as plugin
     except ModuleNotFoundError:
@@ -52,27 +81,56 @@ def _openvino_plugin_devices(ort: Any, device: str) -> list:
             "the OpenVINO provider needs the onnxruntime-ep-openvino plugin: "
             "pip install 'edgederain[openvino]' (or use the onnxruntime-openvino build)"
         ) from None
+    if ort in _registered:
+        return plugin.get_ep_name()
     if not hasattr(ort, "register_execution_provider_library"):
         raise ProviderError(
             f"onnxruntime {ort.__version__} cannot load provider plugins; upgrade to >= 1.23"
         )
-    if PLUGIN_REGISTRATION not in _registered_plugins:
+    try:
         ort.register_execution_provider_library(PLUGIN_REGISTRATION, plugin.get_library_path())
-        _registered_plugins.add(PLUGIN_REGISTRATION)
-    return [
-        d
-        for d in ort.get_ep_devices()
-        if d.ep_name == plugin.get_ep_name() and d.ep_metadata.get("ov_device") == device
-    ]
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail type
+        if "already registered" not in str(exc).lower():
+            raise ProviderError(
+                f"could not load the OpenVINO plugin library ({exc}); reinstall it with "
+                "pip install --force-reinstall onnxruntime-ep-openvino"
+            ) from None
+    _registered[ort] = PLUGIN_REGISTRATION
+    return plugin.get_ep_name()
+
+
+def openvino_plugin_devices(ort: Any, device: str = "CPU") -> list:
+    """The OpenVINO plugin's devices of one kind (``"CPU"``...), registering the plugin first if
+    this process has not. Thread-safe; sessions reuse the devices of the one registration."""
+    ep_name = Provider.OPENVINO.ort_name
+    with _registration_lock:
+        devices = _devices_of(ort, ep_name, device)
+        if devices or ort in _registered:
+            return devices
+        ep_name = _register_plugin(ort)
+        return _devices_of(ort, ep_name, device)
+
+
+def _builtin_openvino(ort: Any) -> bool:
+    """The provider compiled into an ``onnxruntime-openvino`` build (not the plugin).
+
+    Once the plugin is registered, ONNX Runtime lists its EP among the *available* providers
+    too; asking for it by name then silently gives a CPU-only session, so a registered plugin
+    (its devices present) always takes the plugin path.
+    """
+    name = Provider.OPENVINO.ort_name
+    if ort in _registered or any(d.ep_name == name for d in _ep_devices(ort)):
+        return False
+    return name in ort.get_available_providers()
 
 
 def _openvino_entry(ort: Any, config: ProviderConfig, session_options: Any) -> tuple[str, bool]:
     """Set up OpenVINO; returns (""  or the reason it is unavailable, whether the plugin is used)."""
     ov = config.openvino
-    if Provider.OPENVINO.ort_name in ort.get_available_providers():
-        return "", False  # onnxruntime-openvino build: the provider is compiled in
+    if _builtin_openvino(ort):
+        return "", False
     try:
-        devices = _openvino_plugin_devices(ort, ov.device)
+        devices = openvino_plugin_devices(ort, ov.device)
     except MissingDependencyError as exc:
         return str(exc), False
     if not devices:
@@ -84,6 +142,24 @@ def _openvino_entry(ort: Any, config: ProviderConfig, session_options: Any) -> t
         )
     session_options.add_provider_for_devices(devices, ov.to_ort())
     return "", True
+
+
+PROVIDER_HINTS: dict[Provider, str] = {
+    Provider.TENSORRT: (
+        "check that the TensorRT libraries are installed and on the library path, and the "
+        "NVIDIA driver (nvidia-smi) and CUDA libraries that onnxruntime-gpu needs"
+    ),
+    Provider.CUDA: (
+        "check the NVIDIA driver (nvidia-smi) and that the CUDA and cuDNN libraries "
+        "onnxruntime-gpu needs are installed and found"
+    ),
+    Provider.OPENVINO: (
+        "check the OpenVINO install: the onnxruntime-ep-openvino plugin serves Intel devices "
+        "only (elsewhere use the onnxruntime-openvino build, in its own environment) and its "
+        "device must be present (OpenVINOOptions.device)"
+    ),
+    Provider.CPU: "the CPU provider is always built in; reinstall onnxruntime",
+}
 
 
 def _options_for(p: Provider, config: ProviderConfig, contract: IOContract) -> dict[str, str]:
@@ -160,7 +236,7 @@ def check_active(active: list[str], placement: Placement, config: ProviderConfig
     if missing and not config.allow_fallback:
         raise ProviderError(
             f"execution provider {missing[0].value!r} did not become active (session runs on "
-            f"{active}); check the GPU driver / CUDA / TensorRT libraries, or pass "
-            "allow_fallback=True (--allow-fallback) to accept this"
+            f"{active}); {PROVIDER_HINTS[missing[0]]}, or pass allow_fallback=True "
+            "(--allow-fallback) to accept this"
         )
     return reasons

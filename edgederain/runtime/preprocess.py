@@ -24,13 +24,42 @@ class FrameKind:
     batched: bool
 
 
+def _check_finite(frames: np.ndarray) -> None:
+    finite = np.isfinite(frames)
+    if finite.all():
+        return
+    bad = int(frames.size - np.count_nonzero(finite))
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    raise InputError(
+        f"frames contain NaN or Inf values ({bad} of {frames.size}, the first at index {list(first)}); "
+        "replace them before running, e.g. np.nan_to_num(frames, nan=0.0, posinf=1.0, neginf=0.0)"
+    )
+
+
+def _dtype_hint(frames: np.ndarray) -> str:
+    """How to convert frames of another numeric dtype, judged from their actual value range."""
+    if frames.dtype.kind not in "uifb" or frames.size == 0:
+        return ""
+    lo, hi = float(frames.min()), float(frames.max())
+    whole = frames.dtype.kind in "uib" or bool(np.all(np.mod(frames, 1) == 0))
+    if lo >= 0.0 and hi <= 1.0:
+        return "; its values are in [0, 1] already: cast them with frames.astype(np.float32)"
+    if lo >= 0.0 and hi <= 255.0:
+        cast = "frames.astype(np.uint8), or " if whole else ""
+        return f"; its values are in [0, 255]: pass {cast}frames.astype(np.float32) / 255"
+    if lo >= 0.0 and hi <= 65535.0 and whole:
+        return "; its values look 16-bit (up to 65535): pass (frames / 65535).astype(np.float32)"
+    return f"; its values span [{lo:.4g}, {hi:.4g}]: scale them to [0, 1] and cast to float32"
+
+
 def validate_frames(frames: np.ndarray, *, min_size: int = 1) -> FrameKind:
     """Check dtype, layout, channels, size and finiteness; raise :class:`InputError` with the fix."""
     if not isinstance(frames, np.ndarray):
         raise InputError(f"expected a numpy array, got {type(frames).__name__}")
     if frames.dtype not in (np.uint8, np.float32):
-        hint = " (convert with .astype(np.float32) / 255 or pass uint8)" if frames.dtype.kind in "uif" else ""
-        raise InputError(f"frames must be uint8 or float32, got {frames.dtype}{hint}")
+        if frames.dtype.kind == "f":
+            _check_finite(frames)
+        raise InputError(f"frames must be uint8 or float32, got {frames.dtype}{_dtype_hint(frames)}")
     if frames.ndim not in (3, 4):
         raise InputError(
             f"expected an H x W x 3 frame or an N x H x W x 3 batch, got shape {frames.shape}"
@@ -51,13 +80,11 @@ def validate_frames(frames: np.ndarray, *, min_size: int = 1) -> FrameKind:
     if h < min_size or w < min_size:
         raise InputError(f"frames are {h}x{w}; the model needs at least {min_size}x{min_size}")
     if frames.dtype == np.float32:
-        if not np.isfinite(frames).all():
-            raise InputError("frames contain NaN or Inf values")
+        _check_finite(frames)
         lo, hi = float(frames.min()), float(frames.max())
         if lo < 0.0 or hi > 1.0:
-            raise InputError(
-                f"float32 frames must be in [0, 1], got [{lo:.4g}, {hi:.4g}]; divide 8-bit data by 255"
-            )
+            fix = "divide 8-bit data by 255" if lo >= 0.0 and hi <= 255.0 else "scale them to [0, 1]"
+            raise InputError(f"float32 frames must be in [0, 1], got [{lo:.4g}, {hi:.4g}]; {fix}")
     return FrameKind(frames.dtype, frames.ndim == 4)
 
 

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from edgederain.contract import IOContract
 from edgederain.errors import ConfigError, ProviderError
+from edgederain.runtime.checks import check_int, option
 
 
 class Provider(str, Enum):
@@ -71,8 +72,7 @@ CHAINS: dict[Provider, tuple[Provider, ...]] = {
 
 
 def _check_nonneg(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"{name} must be an int >= 0, got {value!r}")
+    check_int(name, value, minimum=0)
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,9 @@ class OpenVINOOptions:
         if self.device not in ("CPU", "GPU", "NPU"):
             raise ConfigError(f"OpenVINO device must be CPU, GPU or NPU, got {self.device!r}")
         if self.precision not in ("f32", "bf16", "f16"):
-            raise ConfigError(f"OpenVINO precision must be f32, bf16 or f16, got {self.precision!r}")
+            raise ConfigError(
+                f"OpenVINO {option('precision')} must be f32, bf16 or f16, got {self.precision!r}"
+            )
         _check_nonneg("num_threads", self.num_threads)
 
     def load_config(self) -> str:
@@ -285,5 +287,6 @@ def parse_provider(name: Provider | str) -> Provider:
         if name in (p.value, p.ort_name):
             return p
     raise ConfigError(
-        f"unknown execution provider {name!r}; choose one of {[p.value for p in Provider]}"
+        f"unknown execution provider {name!r} for {option('provider')}; "
+        f"choose one of {[p.value for p in Provider]}"
     )

@@ -28,8 +28,10 @@ from typing import Callable
 import numpy as np
 
 from edgederain.errors import ConfigError, InputError
+from edgederain.runtime.checks import check_int
 
 Infer = Callable[[np.ndarray], np.ndarray]  # float32 N x 3 x h x w -> same shape
+Progress = Callable[[int, int], None]  # (tiles done, tiles in total)
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,7 @@ class TileConfig:
 
     def __post_init__(self) -> None:
         for name, low in (("tile", 8), ("pad", 0), ("batch", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ConfigError(f"tile {name} must be an int >= {low}, got {value!r}")
+            check_int(name, getattr(self, name), minimum=low)
 
     def window(self, multiple: int) -> int:
         """Window side: tile + 2 * pad rounded up to ``multiple``."""
@@ -99,7 +99,8 @@ def plan_tiles(
     for win in (win_h, win_w):
         if win - blend < 1 and (height > win or width > win):
             raise ConfigError(
-                f"tile pad {config.pad} leaves no core in a {win}-pixel window; lower --tile-pad"
+                f"tile_pad (--tile-pad) {config.pad} leaves no core in a {win}-pixel window; "
+                "lower --tile-pad"
             )
     step_h, step_w = max(win_h - blend, 1), max(win_w - blend, 1)
     return TilePlan(
@@ -131,7 +132,8 @@ def _to_tensor(frame: np.ndarray) -> np.ndarray:
 
 
 def _run_strip(
-    frame: np.ndarray, plan: TilePlan, y0: int, infer: Infer, batch: int, acc: np.ndarray, wsum: np.ndarray
+    frame: np.ndarray, plan: TilePlan, y0: int, infer: Infer, batch: int, acc: np.ndarray,
+    wsum: np.ndarray, advance: Callable[[int], None],
 ) -> None:
     """Run every window of the strip starting at row ``y0`` and add its weighted output."""
     wy = ramp(plan.height, plan.win_h, y0, plan.pad)
@@ -143,6 +145,7 @@ def _run_strip(
             weight = wy[:, None] * ramp(plan.width, plan.win_w, x0, plan.pad)[None, :]
             acc[:, x0 : x0 + plan.win_w] += out.transpose(1, 2, 0) * weight[..., None]
             wsum[:, x0 : x0 + plan.win_w] += weight
+        advance(len(xs))
 
 
 def _finish_rows(out: np.ndarray, rows: slice, acc: np.ndarray, wsum: np.ndarray, n: int) -> None:
@@ -153,8 +156,30 @@ def _finish_rows(out: np.ndarray, rows: slice, acc: np.ndarray, wsum: np.ndarray
         out[rows] = value
 
 
-def run_tiled(frame: np.ndarray, infer: Infer, plan: TilePlan, *, batch: int = 1) -> np.ndarray:
-    """Derain one validated H x W x 3 frame (uint8 or float32) window by window; same dtype out."""
+def run_tiled(
+    frame: np.ndarray,
+    infer: Infer,
+    plan: TilePlan,
+    *,
+    batch: int = 1,
+    progress: Progress | None = None,
+    offset: int = 0,
+    total: int | None = None,
+) -> np.ndarray:
+    """Derain one validated H x W x 3 frame (uint8 or float32) window by window; same dtype out.
+
+    ``progress(done, total)`` is called after each run of windows with the windows finished so
+    far; ``offset`` and ``total`` let a caller count over several frames (defaults: this frame's
+    windows, ``plan.count``). An exception raised by ``progress`` stops the run.
+    """
+    count = [offset]
+    total = plan.count if total is None else total
+
+    def advance(n: int) -> None:
+        count[0] += n
+        if progress is not None:
+            progress(count[0], total)
+
     out = np.empty_like(frame)
     acc = np.zeros((plan.win_h, plan.width, 3), dtype=np.float32)
     wsum = np.zeros((plan.win_h, plan.width), dtype=np.float32)
@@ -165,7 +190,7 @@ def run_tiled(frame: np.ndarray, infer: Infer, plan: TilePlan, *, batch: int = 1
             acc[:-shift], wsum[:-shift] = acc[shift:], wsum[shift:]
             acc[-shift:], wsum[-shift:] = 0.0, 0.0
         base = y0
-        _run_strip(frame, plan, y0, infer, batch, acc, wsum)
+        _run_strip(frame, plan, y0, infer, batch, acc, wsum, advance)
         done = plan.ys[k + 1] if k + 1 < len(plan.ys) else plan.height
         _finish_rows(out, slice(base, done), acc, wsum, done - base)
     return out
