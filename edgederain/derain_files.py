@@ -6,7 +6,8 @@ input may instead name an output file. The output folder (or an output file's fo
 when the first output is written, and removed again if the job created it and wrote nothing into
 it, so a failed job leaves no empty folders behind. Every item ends as one :class:`ItemResult`:
 
-- ``done``: written (atomically: temporary file, then rename);
+- ``done``: written (atomically: temporary file, then rename; temporary files left in the output
+  folder by an earlier run that was killed are removed when the job starts);
 - ``skipped``: the output exists and ``overwrite`` is off (so an interrupted job resumes);
 - ``failed``: unreadable or corrupt input, output would overwrite an input, two inputs would
   write the same output, the model refused the frame, the write failed... with the reason.
@@ -19,16 +20,25 @@ orientation is applied, images over ``max_pixels`` are refused; outputs are 8-bi
 
 from __future__ import annotations
 
+import contextlib
 import glob
-import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import numpy as np
 
 from edgederain.errors import EdgeDerainError, ImageWriteError
-from edgederain.io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, Policy, read_image, write_image
+from edgederain.io import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
+    Policy,
+    ProtectedPaths,
+    read_image,
+    remove_stale_temporaries,
+    write_image,
+)
 from edgederain.video import VIDEO_SUFFIXES, is_video
 
 Status = Literal["done", "skipped", "failed"]
@@ -125,7 +135,7 @@ def output_for(src: Path, options: JobOptions) -> Path:
     return options.out / (src.stem + suffix)
 
 
-def _precheck(src: Path, dst: Path, inputs: Iterable[Path], claimed: set[Path],
+def _precheck(src: Path, dst: Path, inputs: ProtectedPaths, claimed: set[Path],
               options: JobOptions) -> ItemResult | None:
     """A result for items that must not run (unsupported, collisions, existing output)."""
     if src.suffix.lower() not in MEDIA_SUFFIXES:
@@ -133,7 +143,7 @@ def _precheck(src: Path, dst: Path, inputs: Iterable[Path], claimed: set[Path],
     if is_video(src) != is_video(dst):
         kind = "a video" if is_video(src) else "an image"
         return ItemResult(str(src), "failed", str(dst), f"{kind} needs an output of the same kind")
-    if any(_same(dst, i) for i in inputs):
+    if dst in inputs:
         return ItemResult(str(src), "failed", str(dst), "output would overwrite an input; choose another -o")
     key = dst.resolve()
     if key in claimed:
@@ -142,13 +152,6 @@ def _precheck(src: Path, dst: Path, inputs: Iterable[Path], claimed: set[Path],
     if dst.exists() and not options.overwrite:
         return ItemResult(str(src), "skipped", str(dst), "output exists (pass --overwrite to replace)")
     return None
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
 
 
 @dataclass
@@ -197,6 +200,7 @@ class _Job:
     on_progress: Progress | None
     folders: _Folders = field(default_factory=_Folders)
     pending: _Pending = field(default_factory=_Pending)
+    protected: ProtectedPaths = field(default_factory=ProtectedPaths)
 
 
 def _flush(job: _Job) -> list[ItemResult]:
@@ -205,14 +209,38 @@ def _flush(job: _Job) -> list[ItemResult]:
     job.pending.items.clear()
     if not items:
         return []
+    said: list[str] = []
     try:
-        if len(items) == 1:
-            outs = [_run_image(job, items[0][0], items[0][2].rgb)]
-        else:
-            outs = job.session.run(np.stack([loaded.rgb for _, _, loaded in items]))
+        with warnings_as_notes(said):
+            if len(items) == 1:
+                outs = [_run_image(job, items[0][0], items[0][2].rgb)]
+            else:
+                outs = job.session.run(np.stack([loaded.rgb for _, _, loaded in items]))
     except Exception as exc:  # noqa: BLE001 - a batch job reports and continues
-        return [ItemResult(str(s), "failed", str(d), _reason(s, exc), ld.notes) for s, d, ld in items]
-    return [_write(job, src, dst, rgb, loaded.notes) for (src, dst, loaded), rgb in zip(items, outs)]
+        return [ItemResult(str(s), "failed", str(d), _reason(s, exc), ld.notes + tuple(said))
+                for s, d, ld in items]
+    return [_write(job, src, dst, rgb, loaded.notes + tuple(said))
+            for (src, dst, loaded), rgb in zip(items, outs)]
+
+
+@contextlib.contextmanager
+def warnings_as_notes(notes: list[str]) -> Iterator[None]:
+    """Collect the warnings edgederain itself emits (automatic tiling, provider fallback...) into
+    ``notes``, once each, so they are reported with the item; other warnings pass through."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            others = [w for w in caught if not _ours(w.category)]
+            notes.extend(dict.fromkeys(str(w.message) for w in caught if _ours(w.category) and
+                                       str(w.message) not in notes))
+    for w in others:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _ours(category: type) -> bool:
+    return category.__module__.split(".")[0] == "edgederain"
 
 
 def _run_image(job: _Job, src: Path, rgb: np.ndarray) -> np.ndarray:
@@ -235,7 +263,7 @@ def _takes_progress(session: Any) -> bool:
 def _write(job: _Job, src: Path, dst: Path, rgb: np.ndarray, notes: tuple[str, ...]) -> ItemResult:
     try:
         job.folders.ensure(dst.parent)
-        write_image(dst, rgb, protect=job.inputs, overwrite=True)
+        write_image(dst, rgb, protect=job.protected, overwrite=True)
     except ImageWriteError as exc:
         return ItemResult(str(src), "failed", str(dst), _reason(dst, exc), notes)
     return ItemResult(str(src), "done", str(dst), notes=notes, frames=1)
@@ -246,16 +274,17 @@ def _run_video(job: _Job, src: Path, dst: Path) -> ItemResult:
 
     info = probe(src)
     frames = 0
+    said: list[str] = []
     job.folders.ensure(dst.parent)
-    with VideoWriter(dst, info) as writer:
+    with warnings_as_notes(said), VideoWriter(dst, info) as writer:
         for frame in read_video(src):
             writer.write(job.session.run(frame))
             frames += 1
             if job.on_progress is not None:
                 job.on_progress(str(src), frames, info.frames)
     if frames == 0:
-        return ItemResult(str(src), "failed", str(dst), "video has no frames")
-    return ItemResult(str(src), "done", str(dst), frames=frames)
+        return ItemResult(str(src), "failed", str(dst), "video has no frames", tuple(said))
+    return ItemResult(str(src), "done", str(dst), notes=tuple(said), frames=frames)
 
 
 def _reason(src: Path, exc: Exception) -> str:
@@ -282,13 +311,14 @@ def run_job(session: Any, inputs: list[Path], options: JobOptions, *,
     session reports it, each tile of a tiled image (``total`` is None when unknown).
     """
     results: list[ItemResult] = []
-    job = _Job(session, inputs, options, on_progress)
+    job = _Job(session, inputs, options, on_progress, protected=ProtectedPaths(inputs))
 
     def emit(batch: list[ItemResult]) -> None:
         for r in batch:
             results.append(r)
             on_result(r)
 
+    remove_stale_temporaries(options.out.parent if options.out_is_file else options.out)
     try:
         _each_input(job, emit)
         emit(_guarded(Path("(batch)"), Path("(batch)"), lambda: _flush(job)))
@@ -305,7 +335,7 @@ def _each_input(job: _Job, emit: Callable[[list[ItemResult]], None]) -> None:
     claimed: set[Path] = set()
     for src in job.inputs:
         dst = output_for(src, job.options)
-        early = _precheck(src, dst, job.inputs, claimed, job.options)
+        early = _precheck(src, dst, job.protected, claimed, job.options)
         if early is not None:
             emit([early])
         elif is_video(src):

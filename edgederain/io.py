@@ -209,18 +209,38 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     return read_image(path).rgb
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
+class ProtectedPaths:
+    """Files that must never be overwritten (a batch job's inputs), checked in O(1) per output:
+    by resolved path and by device and inode (hard links, other spellings of the same file)."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike] = ()) -> None:
+        self._paths: set[Path] = set()
+        self._inodes: set[tuple[int, int]] = set()
+        for p in paths:
+            q = Path(p)
+            try:
+                self._paths.add(q.resolve())
+                st = q.stat()
+                self._inodes.add((st.st_dev, st.st_ino))
+            except OSError:
+                continue
+
+    def __contains__(self, path: str | os.PathLike) -> bool:
+        q = Path(path)
+        try:
+            if q.resolve() in self._paths:
+                return True
+            st = q.stat()
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) in self._inodes
 
 
 def write_image(
     path: str | os.PathLike,
     rgb: np.ndarray,
     *,
-    protect: Iterable[str | os.PathLike] = (),
+    protect: Iterable[str | os.PathLike] | ProtectedPaths = (),
     overwrite: bool = True,
     jpeg_quality: int = 95,
 ) -> Path:
@@ -233,9 +253,9 @@ def write_image(
         raise ImageWriteError(f"{p}: expected H x W x 3 uint8, got {arr.dtype} {arr.shape}")
     if p.suffix.lower() not in IMAGE_SUFFIXES:
         raise ImageWriteError(f"{p}: unsupported output type; use one of {IMAGE_SUFFIXES}")
-    for src in protect:
-        if _same_file(Path(src), p):
-            raise ImageWriteError(f"{p}: refusing to overwrite an input file; choose another output")
+    guard = protect if isinstance(protect, ProtectedPaths) else ProtectedPaths(protect)
+    if p in guard:
+        raise ImageWriteError(f"{p}: refusing to overwrite an input file; choose another output")
     if p.exists() and not overwrite:
         raise ImageWriteError(f"{p}: exists; pass overwrite=True or choose another output")
     folder = p.parent if str(p.parent) else Path(".")
@@ -260,14 +280,26 @@ def write_image(
     return p
 
 
+_TEMP_PREFIX = ".edgederain-"
+
+
+def _host_tag() -> str:
+    import hashlib
+    import socket
+
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
 def temporary_file(folder: Path, suffix: str) -> Path:
     """Create an empty, uniquely named hidden file in ``folder`` for an atomic write.
 
     Unlike :func:`tempfile.mkstemp` (always mode 0600) the file is created with mode 0666 less the
-    process's umask, so the renamed output has the permissions of any file the user creates.
+    process's umask, so the renamed output has the permissions of any file the user creates. The
+    name carries this host and process (``.edgederain-HOST-PID-RANDOM.png``) so that
+    :func:`remove_stale_temporaries` can tell a killed writer's leftovers from live ones.
     """
     for _ in range(100):
-        path = folder / f".edgederain-{secrets.token_hex(6)}{suffix}"
+        path = folder / f"{_TEMP_PREFIX}{_host_tag()}-{os.getpid()}-{secrets.token_hex(6)}{suffix}"
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
@@ -275,6 +307,38 @@ def temporary_file(folder: Path, suffix: str) -> Path:
         os.close(fd)
         return path
     raise FileExistsError(f"{folder}: could not create a temporary file")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files in ``folder`` left by writers on this host that no longer run
+    (a process killed with SIGKILL cannot clean up); returns what was removed. Files of live
+    processes, of other hosts and anything not named by :func:`temporary_file` are kept."""
+    f = Path(folder)
+    removed: list[Path] = []
+    if not f.is_dir():
+        return removed
+    host = _host_tag()
+    for p in f.iterdir():
+        parts = p.name[len(_TEMP_PREFIX):].split("-") if p.name.startswith(_TEMP_PREFIX) else []
+        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+            continue
+        if int(parts[1]) != os.getpid() and not _alive(int(parts[1])):
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

@@ -277,7 +277,7 @@ def test_sigint_stops_a_real_run_with_a_summary(tmp_path, blur_model):
 
     d = tmp_path / "in"
     d.mkdir()
-    for i in range(400):
+    for i in range(200):
         Image.fromarray(_rgb(64, 64, seed=i)).save(d / f"{i:03d}.png")
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -428,3 +428,51 @@ def test_video_progress_reports_frames(tmp_path, blur_model):
     assert r.exit_code == 0 and "frame" in r.output and "clip.mp4" in r.output
     quiet = _derain(src, "-o", tmp_path / "o3", "-m", blur_model, "-q")
     assert "frame/s" not in quiet.output
+
+
+def test_kill_9_then_rerun_leaves_only_complete_outputs(tmp_path, blur_model):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(150):
+        Image.fromarray(_rgb(96, 96, seed=i)).save(d / f"{i:03d}.png")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", "from edgederain.cli import run; run()", "derain", str(d), "-o", str(out),
+           "-m", str(blur_model), "-q", "--threads", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.is_dir() and len(os.listdir(out)) >= 20:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    r = _derain(d, "-o", out, "-m", blur_model, "-q")
+    assert r.exit_code == 0, r.output
+    names = sorted(os.listdir(out))
+    assert names == sorted(p.name for p in d.iterdir())  # no temporaries left, none missing
+    for name in names[::7]:
+        assert np.asarray(Image.open(out / name)).shape == (96, 96, 3)
+
+
+def test_a_stale_temporary_from_a_killed_run_is_removed(folder, tmp_path, blur_model):
+    import subprocess
+    import sys
+
+    from edgederain.io import temporary_file
+
+    out = tmp_path / "out"
+    out.mkdir()
+    host = temporary_file(out, ".png").name.split("-")[1]
+    for p in out.iterdir():
+        p.unlink()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (out / f".edgederain-{host}-{dead}-0123456789ab.png").write_bytes(b"half a png")
+    assert _derain(folder / "a.png", "-o", out, "-m", blur_model, "-q").exit_code == 0
+    assert sorted(os.listdir(out)) == ["a.png"]

@@ -191,3 +191,24 @@ def test_written_files_respect_the_umask(tmp_path, rgb, umask, mode):
     finally:
         os.umask(old)
     assert p.stat().st_mode & 0o777 == mode
+
+
+def test_temporary_names_let_stale_leftovers_be_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from edgederain.io import remove_stale_temporaries, temporary_file
+
+    mine = temporary_file(tmp_path, ".png")
+    dead_pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    host = mine.name.split("-")[1]
+    dead = tmp_path / f".edgederain-{host}-{dead_pid}-0123456789ab.png"
+    parent = tmp_path / f".edgederain-{host}-{os.getppid()}-0123456789ab.png"
+    other_host = tmp_path / f".edgederain-ffffffff-{dead_pid}-0123456789ab.png"
+    unrelated = tmp_path / ".edgederain-notes.txt"
+    for p in (dead, parent, other_host, unrelated):
+        p.write_bytes(b"x")
+    assert remove_stale_temporaries(tmp_path) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (mine, parent, other_host, unrelated))

@@ -189,20 +189,26 @@ class _DerainJob:
 
         if self.model is not None:
             _refuse_checkpoint(self.model)
+        from edgederain.derain_files import warnings_as_notes
+
         path = self.model if self.model is not None else default_model_path(config)
-        session = DerainSession(path, config)
-        _warn_fallback(session, provider, chosen_by_default=self.model is None)
+        said: list[str] = []
+        with warnings_as_notes(said):
+            session = DerainSession(path, config)
+        _warn_fallback(session, provider, said, chosen_by_default=self.model is None)
         return session
 
 
-def _warn_fallback(session, provider: str, *, chosen_by_default: bool) -> None:
-    """Say loudly what runs when the requested provider did not become active."""
+def _warn_fallback(session, provider: str, said: list[str], *, chosen_by_default: bool) -> None:
+    """Say loudly what runs when the requested provider did not become active (``said``: the
+    warnings the session emitted while it was created)."""
     from edgederain.runtime import Provider
 
     wanted = Provider(provider).ort_name
     active = session.active_providers[0] if session.active_providers else "no provider"
-    for reason in session.fallback_reasons:
-        typer.secho(f"warning: {reason}", err=True, fg=typer.colors.YELLOW)
+    reported = " ".join(said)
+    for line in said + [r for r in session.fallback_reasons if r not in reported]:
+        typer.secho(f"warning: {line}", err=True, fg=typer.colors.YELLOW)
     if wanted in session.active_providers:
         return
     precision = session.contract.precision
@@ -240,7 +246,7 @@ class _Bars:
         self._close_inner()
         self.files.update(1)
         for note in () if self.quiet else r.notes:
-            self.files.write(f"note: {r.source}: {note}; output is 8-bit RGB", file=sys.stderr)
+            self.files.write(f"note: {r.source}: {note}", file=sys.stderr)
         if r.status == "failed" and not self.quiet:
             self.files.write(f"failed: {r.source}: {r.reason}", file=sys.stderr)
 
@@ -261,9 +267,11 @@ def _print_summary(summary) -> None:
     if summary.interrupted:
         line = f"interrupted: {line}, remaining {summary.remaining} (rerun the same command to resume)"
     typer.echo(line)
+    if skipped:
+        typer.echo(f"  skipped {skipped} inputs whose output exists (pass --overwrite to replace them)")
     for item in summary.items:
-        if item.status != "done":
-            typer.echo(f"  {item.status}: {item.source}: {item.reason}")
+        if item.status == "failed":
+            typer.echo(f"  failed: {item.source}: {item.reason}")
 
 
 def _parse_shape(text: str) -> tuple[int, int]:
