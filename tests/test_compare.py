@@ -241,4 +241,5 @@ def test_packaged_model_is_the_default(rainy_folder, tmp_path):
     assert r.exit_code == 0, r.output
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["model"].endswith("derain_fp32.onnx")
+    assert len(report["settings"]["model_sha256"]) == 64
     assert report["images"][0]["mean_change"] > 0

@@ -30,7 +30,6 @@ from edgederain.commands.runtime import (
     _max_pixels,
     _refuse_checkpoint,
     _session_config,
-    _warn_fallback,
 )
 
 
@@ -122,8 +121,9 @@ def _run(inputs, output, model, config, provider, options, quiet):
     if model is not None:
         _refuse_checkpoint(model)
     session = DerainSession(model if model is not None else default_model_path(config), config)
-    _warn_fallback(session, provider, chosen_by_default=model is None)
-    settings = {"edgederain": __version__, "model": str(session.model_path),
+    _warn_fallback(session, provider)
+    settings = {"edgederain": __version__, "model": _shown(session.model_path),
+                "model_sha256": _sha256(session.model_path),
                 "precision": session.contract.precision, "providers": list(session.active_providers),
                 "tile": None if config.tiling is None else config.tiling.tile,
                 "tile_pad": None if config.tiling is None else config.tiling.pad}
@@ -139,6 +139,36 @@ def _run(inputs, output, model, config, provider, options, quiet):
                               unmatched=[(u.source, u.reason) for u in unmatched])
     finally:
         bar.close()
+
+
+def _warn_fallback(session, provider: str) -> None:
+    """Say what runs when the requested provider did not become active (figures depend on it)."""
+    from edgederain.runtime import Provider
+
+    for reason in session.fallback_reasons:
+        typer.secho(f"warning: {reason}", err=True, fg=typer.colors.YELLOW)
+    if Provider(provider).ort_name not in session.active_providers:
+        active = session.active_providers[0] if session.active_providers else "no provider"
+        typer.secho(f"warning: --provider {provider} is not active: running {session.model_path} on {active}",
+                    err=True, fg=typer.colors.YELLOW, bold=True)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when inside it (reports stay machine-independent)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _fmt(value: float | None, scale: float = 1.0, spec: str = ".1f") -> str:
