@@ -476,3 +476,23 @@ def test_a_stale_temporary_from_a_killed_run_is_removed(folder, tmp_path, blur_m
     (out / f".edgederain-{host}-{dead}-0123456789ab.png").write_bytes(b"half a png")
     assert _derain(folder / "a.png", "-o", out, "-m", blur_model, "-q").exit_code == 0
     assert sorted(os.listdir(out)) == ["a.png"]
+
+
+def test_input_overwrite_checks_grow_linearly_with_the_inputs(tmp_path, blur_model, monkeypatch):
+    from pathlib import Path
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(60):
+        Image.fromarray(_rgb(8, 8, seed=i)).save(d / f"{i:02d}.png")
+    calls = [0]
+    real = Path.resolve
+
+    def counting(self, *args, **kwargs):
+        calls[0] += 1
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "resolve", counting)
+    r = _derain(d, "-o", tmp_path / "out", "-m", blur_model, "-q")
+    assert r.exit_code == 0, r.output
+    assert calls[0] < 20 * 60, calls[0]  # comparing every output with every input took 60 * 60 * 2
