@@ -171,6 +171,16 @@ def _check_input_shape(value: Any) -> tuple[int | str, ...]:
     return tuple(seq)
 
 
+def _check_versions(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise _invalid(f"versions must be an object of package names to version strings, got {_show(value)}")
+    if len(value) > MAX_ITEMS:
+        raise _invalid(f"versions has {len(value)} entries (at most {MAX_ITEMS})")
+    for package, version in value.items():
+        _check_str(package, "a package name in versions")
+        _check_str(version, f"versions.{package}")
+
+
 def _check_schema_version(version: Any) -> None:
     if not _is_int(version) or version not in SUPPORTED_SCHEMA_VERSIONS:
         supported = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
@@ -257,11 +267,7 @@ class IOContract:
             raise _invalid("checkpoint_sha256 must be 64 lowercase hex digits or null")
         if self.opset is not None:
             _check_int(self.opset, "opset")
-        if not isinstance(self.versions, dict) or len(self.versions) > MAX_ITEMS:
-            raise _invalid(f"versions must be an object of package names to version strings, got {_show(self.versions)}")
-        for package, version in self.versions.items():
-            _check_str(package, "a package name in versions")
-            _check_str(version, f"versions.{package}")
+        _check_versions(self.versions)
         if self.created is not None:
             _check_str(self.created, "created")
         _check_object(self.calibration, "calibration", optional=True)
@@ -295,17 +301,19 @@ class IOContract:
             raise ContractError(f"model contract must be a JSON object, got {_show(data)}")
         _check_schema_version(data.get("schema_version"))
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(_show(k) if not isinstance(k, str) else repr(k) for k in data if k not in known)
+        unknown = sorted(_show(k) for k in data if k not in known)
         if unknown:
-            shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+            shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if unknown[10:] else "")
             raise _invalid(f"unknown fields {shown} (known: {', '.join(sorted(known))})")
         return cls(**dict(data))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "IOContract":
         if isinstance(text, (bytes, bytearray)):
-            if len(text) > MAX_JSON_CHARS * 4:
-                raise ContractError(f"model contract is {len(text)} bytes long (at most {MAX_JSON_CHARS} characters)")
+            if len(text) > MAX_JSON_CHARS * 4:  # 4 bytes per character at most in UTF-8
+                raise ContractError(
+                    f"model contract is {len(text)} bytes long (at most {MAX_JSON_CHARS} characters)"
+                )
             try:
                 text = bytes(text).decode("utf-8")
             except UnicodeDecodeError as exc:
