@@ -25,7 +25,8 @@ from scipy import ndimage as ndi
 from edgederain.io import list_images, read_rgb
 from edgederain.metrics import psnr
 from edgederain.train.data import list_backgrounds, load_background
-from edgederain.train.synth import PRESETS, add_rain
+from edgederain.train.rain_presets import PRESETS
+from edgederain.train.synth import add_rain
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BINS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
@@ -114,7 +115,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
     keys = ["psnr_rgb", "psnr_y", "mean_diff", "coverage_1", "coverage_10", "coverage_30",
-            "streaks_per_100k_px", "streak_length_px", "streak_width_px", "angle_spread_deg", "angle_deg"]
+            "darkened", "streaks_per_100k_px", "streak_length_px", "streak_width_px", "angle_spread_deg", "angle_deg"]
     print(f"{'stat':22s}" + "".join(f"{k:>26s}" for k in report))
     for key in keys:
         cells = "".join(
