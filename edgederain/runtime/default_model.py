@@ -1,10 +1,11 @@
 """Which packaged model to run when the caller names none.
 
 edgederain ships the thesis network trained on synthetic rain (``edgederain/weights``, see its
-``MODEL_CARD.md``) in FP32, FP16 and INT8. Without an explicit model, ``edgederain derain`` and
-:class:`~edgederain.runtime.DerainSession` run the FP32 file on CPU-type providers (CPU,
-OpenVINO) and the FP16 file when the first requested provider is CUDA or TensorRT, where FP16 is
-the fast format. INT8 is never chosen implicitly: it trades accuracy for speed, so ask for it.
+``MODEL_CARD.md``) in FP32, FP16 and INT8. Without an explicit model, ``edgederain derain`` runs
+the file :func:`default_model_path` picks (pass it to :class:`~edgederain.runtime.DerainSession`
+yourself, which needs a path): the FP32 file on CPU-type providers (CPU, OpenVINO) and the FP16
+file when the first requested provider is CUDA or TensorRT, where FP16 is the fast format. INT8
+is never chosen implicitly: it trades accuracy for speed, so ask for it.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ The estimate is linear in the (padded) pixels a run feeds the model: ``FIXED_BYT
 BYTES_PER_PIXEL[precision] * N * H * W``. The figures were measured on the packaged network
 (``single`` variant) on the CPU provider, 2 threads, with ``benchmarks/runtime_memory.py``:
 peak resident memory of one untiled run minus the memory just before the frame was made, at
-256x256, 512x512, 720x1280 and 1024x1024. FP32: 1336-1377 bytes per pixel (least-squares fit
-0.1 MiB + 1366 B/pixel; 1 thread: 1389 B/pixel); the FP16 file on CPU (computed in FP32 there):
-1224 B/pixel; INT8: 439 B/pixel. The figures below round those up. They count ONNX Runtime's
+256x256, 512x512, 720x1280 and 1024x1024. FP32: 1353-1389 bytes per pixel (least-squares fit
+0.4 MiB + 1377 B/pixel, ``benchmarks/results/runtime_memory.json``; an earlier run 1366, and 1389
+with 1 thread); the FP16 file on CPU (computed in FP32 there): 1224 B/pixel; INT8: 439 B/pixel. The figures below round those up. They count ONNX Runtime's
 activations and arena, the float32 input tensor and the output; on GPU providers the
 activations live in GPU memory, where FP16 needs less, so the FP32 figure is a safe bound.
 

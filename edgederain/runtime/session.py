@@ -165,7 +165,6 @@ class DerainSession:
             return self._after_failure(exc, placement)
         return sess, placement
 
-
     def _after_failure(self, exc: Exception, placement: Placement) -> tuple[Any, Placement]:
         """A session that failed to build: a bad model, or a provider that could not start."""
         if placement.requested == (Provider.CPU,):
