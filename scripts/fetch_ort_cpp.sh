@@ -17,6 +17,8 @@
 #   EDGEDERAIN_PYTHON          Python whose onnxruntime to take (default .venv/bin/python, then python3)
 #   EDGEDERAIN_ORT_VERSION     onnxruntime version for `pip download` when no Python has it
 #   EDGEDERAIN_DEBIAN_MIRROR   Debian mirror (default http://deb.debian.org/debian)
+#   EDGEDERAIN_IGNORE_SYSTEM=1 unpack nlohmann-json and libpng even when the system has them (to try
+#                              what a machine without them does)
 # Writes DEPS_DIR/deps.cmake (pass it to cmake with -C) and DEPS_DIR/versions.txt.
 # Exit status: 0 ready; 1 failed; 3 a package archive (PyPI or Debian) could not be reached, or the
 # machine has no apt-get/dpkg-deb.
@@ -28,6 +30,8 @@ mkdir -p "$DEPS"
 DEPS=$(cd "$DEPS" && pwd)
 MIRROR=${EDGEDERAIN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+SYS=/usr
+[ "${EDGEDERAIN_IGNORE_SYSTEM:-0}" = 1 ] && SYS=/nonexistent
 
 say() { echo "fetch_ort_cpp: $*" >&2; }
 unreachable() { say "$*"; exit 3; }
@@ -156,7 +160,7 @@ fi
 
 # --- 3. nlohmann-json and libpng: the system's, else unpacked Debian packages ----------------------
 SYSROOT=$DEPS/sysroot
-if [ -f /usr/include/nlohmann/json.hpp ]; then
+if [ -f $SYS/include/nlohmann/json.hpp ]; then
   JSON_INC=""; JSON_SOURCE="system (/usr/include/nlohmann)"
 else
   if [ ! -f "$SYSROOT/usr/include/nlohmann/json.hpp" ]; then
@@ -165,8 +169,8 @@ else
   fi
   JSON_INC=$SYSROOT/usr/include; JSON_SOURCE="nlohmann-json3-dev $(cat "$DEPS/nlohmann-version") (unpacked)"
 fi
-sys_png_lib=$(ls /usr/lib/"$MULTIARCH"/libpng16.so.16 2>/dev/null || true)
-if [ -f /usr/include/png.h ] && [ -n "$sys_png_lib" ]; then
+sys_png_lib=$(ls $SYS/lib/"$MULTIARCH"/libpng16.so.16 2>/dev/null || true)
+if [ -f $SYS/include/png.h ] && [ -n "$sys_png_lib" ]; then
   PNG_INC=/usr/include; PNG_LIB=$sys_png_lib; PNG_SOURCE="system ($PNG_LIB)"
 else
   if [ ! -f "$SYSROOT/usr/include/png.h" ]; then
@@ -183,13 +187,13 @@ fi
 
 # --- 4. what CMake needs ----------------------------------------------------------------------------
 cat >"$DEPS/deps.cmake.new" <<EOF
-# Written by scripts/fetch_ort_cpp.sh; pass with cmake -C.
-set(EDGEDERAIN_ORT_INCLUDE_DIR "$ORT_INC" CACHE PATH "ONNX Runtime C/C++ headers")
-set(EDGEDERAIN_ORT_LIBRARY "$ORT_LIB_DIR/$lib_name" CACHE FILEPATH "libonnxruntime.so.1.x")
-set(EDGEDERAIN_ORT_HEADERS_VERSION "$HEADERS_VERSION" CACHE STRING "package version of the headers")
-set(EDGEDERAIN_NLOHMANN_INCLUDE_DIR "$JSON_INC" CACHE PATH "nlohmann-json headers (empty: system)")
-set(EDGEDERAIN_PNG_INCLUDE_DIR "$PNG_INC" CACHE PATH "libpng headers")
-set(EDGEDERAIN_PNG_LIBRARY "$PNG_LIB" CACHE FILEPATH "libpng16.so.16")
+# Written by scripts/fetch_ort_cpp.sh; pass with cmake -C (FORCE: a re-fetch updates a configured build).
+set(EDGEDERAIN_ORT_INCLUDE_DIR "$ORT_INC" CACHE PATH "ONNX Runtime C/C++ headers" FORCE)
+set(EDGEDERAIN_ORT_LIBRARY "$ORT_LIB_DIR/$lib_name" CACHE FILEPATH "libonnxruntime.so.1.x" FORCE)
+set(EDGEDERAIN_ORT_HEADERS_VERSION "$HEADERS_VERSION" CACHE STRING "package version of the headers" FORCE)
+set(EDGEDERAIN_NLOHMANN_INCLUDE_DIR "$JSON_INC" CACHE PATH "nlohmann-json headers (empty: system)" FORCE)
+set(EDGEDERAIN_PNG_INCLUDE_DIR "$PNG_INC" CACHE PATH "libpng headers" FORCE)
+set(EDGEDERAIN_PNG_LIBRARY "$PNG_LIB" CACHE FILEPATH "libpng16.so.16" FORCE)
 EOF
 cmp -s "$DEPS/deps.cmake.new" "$DEPS/deps.cmake" 2>/dev/null && rm "$DEPS/deps.cmake.new" ||
   mv "$DEPS/deps.cmake.new" "$DEPS/deps.cmake"

@@ -332,3 +332,38 @@ def test_providers_as_in_python(cpp_cli, models, tmp_path):
     report = json.loads(r.stdout)
     assert report["providers"] == ["CPUExecutionProvider"]
     assert report["fallback_reasons"][0].startswith("cuda: CUDAExecutionProvider is not available")
+
+
+# --- docs/embedding.md: both camera-loop examples run as written --------------------------------------
+EMBEDDING_DOC = REPO / "docs" / "embedding.md"
+
+
+def _doc_block(lang: str) -> str:
+    import re
+
+    blocks = re.findall(rf"```{lang}\n(.*?)```", EMBEDDING_DOC.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) == 1, f"expected one {lang} block in {EMBEDDING_DOC}"
+    return blocks[0]
+
+
+def test_embedding_doc_python_example_runs(tmp_path):
+    model = write_blur_model(tmp_path / "blur.onnx")
+    namespace = {"MODEL_PATH": str(model), "__name__": "docs_example"}
+    exec(compile(_doc_block("python"), str(EMBEDDING_DOC), "exec"), namespace)
+    assert namespace["session"].contract.input_name == "image"
+
+
+def test_embedding_doc_cpp_example_runs(cpp_cli, tmp_path):
+    src = tmp_path / "camera_loop.cpp"
+    src.write_text(_doc_block("cpp"))
+    exe = tmp_path / "camera_loop"
+    lib_dir = BUILD / "deps" / "ort" / "lib"
+    r = _run(["nice", "-n", "15", "c++", "-std=c++17", "-O1", "-Wall", "-Werror", "-I", REPO / "examples/cpp/include",
+              src, cpp_cli.parent / "libedgederain_cpp.a", "-L", lib_dir, "-l:libonnxruntime.so.1",
+              f"-Wl,-rpath,{lib_dir}", "-o", exe])
+    assert r.returncode == 0, r.stderr
+    r = _run([exe], MODEL_PATH=str(write_blur_model(tmp_path / "blur.onnx")))
+    assert r.returncode == 0, r.stderr
+    assert [line.split(":")[0] for line in r.stdout.splitlines()] == ["frame 0", "frame 1", "frame 2"]
+    r = _run([exe], MODEL_PATH=str(tmp_path / "missing.onnx"))
+    assert r.returncode == 2 and "model file not found" in r.stderr
