@@ -284,6 +284,35 @@ def test_missing_files(cpp_cli, models, tmp_path):
     assert "output folder" in err and "does not exist" in err
 
 
+def test_wrong_model_files_as_in_python(cpp_cli, tmp_path):
+    """A folder, an empty file, a PyTorch checkpoint and a file that is not ONNX: the Python
+    runtime's messages (for the last, up to ONNX Runtime's own words)."""
+    frame = tmp_path / "f.png"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(frame)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "b.onnx").write_bytes(b"x")
+    (folder / "a.onnx").write_bytes(b"x")
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    legacy = tmp_path / "derain.pt"
+    legacy.write_bytes(b"\x80\x02}q\x00.")  # the start of a legacy torch.save pickle
+    for path, expect in [
+        (folder, "is a folder, not a model file; pass one of the .onnx files in it: a.onnx, b.onnx"),
+        (empty, "the model file is empty (0 bytes)"),
+        (legacy, "this is a PyTorch checkpoint, not an ONNX model: export it first"),
+    ]:
+        err = _fails(cpp_cli, path, frame, tmp_path / "out.png")
+        assert expect in err
+        assert err == f"error: {_python_error(lambda: DerainSession(path))}\n"
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"this is not a protobuf" * 10)
+    err = _fails(cpp_cli, junk, frame, tmp_path / "out.png")
+    head = f"{junk}: ONNX Runtime cannot load this model ("
+    assert err.startswith(f"error: {head}") and "pass an .onnx file written by `edgederain export`" in err
+    assert _python_error(lambda: DerainSession(junk)).startswith(head)
+
+
 def test_grayscale_and_non_png_inputs(cpp_cli, models, tmp_path):
     gray = tmp_path / "gray.png"
     Image.fromarray(np.full((16, 16), 128, np.uint8)).save(gray)
