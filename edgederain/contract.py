@@ -82,6 +82,13 @@ def _show(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def _field_name(key: Any) -> str:
+    """A field name as unknown-field messages show it: quoted, cut after 80 characters."""
+    if not isinstance(key, str):
+        return _show(key)
+    return repr(key) if len(key) <= 80 else repr(key[:80]) + "..."
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -301,7 +308,7 @@ class IOContract:
             raise ContractError(f"model contract must be a JSON object, got {_show(data)}")
         _check_schema_version(data.get("schema_version"))
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(_show(k) for k in data if k not in known)
+        unknown = sorted(_field_name(k) for k in data if k not in known)
         if unknown:
             shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if unknown[10:] else "")
             raise _invalid(f"unknown fields {shown} (known: {', '.join(sorted(known))})")

@@ -188,10 +188,12 @@ def test_a_cyclic_free_form_field_is_refused_not_recursed_into():
 
 def test_unknown_fields_are_listed_with_the_known_ones():
     d = dict(_VALID, colour="RGB", **{"": 1})
-    with pytest.raises(ContractError, match=r'unknown fields "", "colour" \(known: calibration, checkpoint_sha256'):
+    with pytest.raises(ContractError, match=r"unknown fields '', 'colour' \(known: calibration, checkpoint_sha256"):
         IOContract.from_dict(d)
     with pytest.raises(ContractError, match="unknown fields 3"):
         IOContract.from_dict({**_VALID, 3: "x"})
+    with pytest.raises(ContractError, match=r"unknown fields 'kkkk\w{76}'\.\.\. \(known"):
+        IOContract.from_dict({**_VALID, "k" * 5000: 1})
 
 
 # --- contracts in model files: errors name the file; what we ship keeps loading -------------
