@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, Optional
 
 import pytest
 
@@ -74,3 +76,79 @@ def test_cli_flags_override_the_file_schedule() -> None:
     cfg = _apply_flags(base, {"derain_epochs": 2, "ae_iterations": 9, "lr": None, "amp": "bf16"})
     assert cfg.schedule("derain") == ("epochs", 2) and cfg.schedule("ae") == ("iterations", 9)
     assert cfg.amp == "bf16" and cfg.lr == 1e-3
+
+
+@pytest.mark.parametrize(
+    "data, field, expected",
+    [
+        ({"ae_iterations": "fifty"}, "ae_iterations", "an integer or null"),
+        ({"lr": "fast"}, "lr", "a number"),
+        ({"lr": True}, "lr", "a number"),
+        ({"flip": 1}, "flip", "true or false"),
+        ({"stage": 2}, "stage", "one of 'both', 'ae', 'derain'"),
+        ({"data": "pairs/"}, "data", "a list of strings"),
+        ({"data": ["pairs/", 3]}, "data[1]", "a string"),
+        ({"model": 7}, "model", "a string or a table"),
+        ({"ae_checkpoint": 3}, "ae_checkpoint", "a string or null"),
+        ({"milestones": [0.5, "0.75"]}, "milestones[1]", "a number"),
+    ],
+)
+def test_wrong_types_in_a_training_config_name_field_type_and_value(data, field, expected) -> None:
+    with pytest.raises(ConfigError) as info:
+        TrainConfig.from_dict(data)
+    value = next(iter(data.values()))
+    shown = repr(value[1] if field.endswith("]") else value)
+    assert str(info.value).startswith(f"training config: {field} must be {expected}, got {shown}")
+
+
+def test_numbers_where_floats_are_expected_and_nulls_where_allowed_pass() -> None:
+    cfg = TrainConfig.from_dict({"lr": 1, "gamma": 0.5, "ae_iterations": None, "milestones": [0.5]})
+    assert cfg.lr == 1 and cfg.milestones == (0.5,) and cfg.schedule("ae") == ("epochs", 100)
+
+
+def test_wrong_types_in_a_config_file_and_in_nested_configs(tmp_path: Path) -> None:
+    from edgederain.model import ModelConfig
+    from edgederain.train.synth import RainConfig
+
+    p = tmp_path / "c.toml"
+    p.write_text('lr = "fast"\n')
+    with pytest.raises(ConfigError, match=r"training config: lr must be a number, got 'fast'"):
+        load_train_config(p)
+    p.write_text('model = {widths = [8, "16", 32, 64], mspam_widths = [8, 8, 16]}\n')
+    with pytest.raises(ConfigError, match=r"model config: widths\[1\] must be an integer, got '16'"):
+        load_train_config(p)
+    with pytest.raises(ConfigError, match="model config: decoder_ca must be true or false, got 'yes'"):
+        ModelConfig.from_dict({"decoder_ca": "yes"})
+    layer = {"density": "dense", "length": [1, 2], "width": [1, 1], "intensity": [0.1, 0.2]}
+    with pytest.raises(ConfigError, match=r"rain config: layers\[0\]\.density must be a number, got 'dense'"):
+        RainConfig.from_dict({"layers": [layer]})
+    with pytest.raises(ConfigError, match=r"rain config: angle must be a list of 2 \(a number, a number\)"):
+        RainConfig.from_dict({"layers": [{**layer, "density": 1}], "angle": [10]})
+
+
+@dataclass(frozen=True)
+class Inner:
+    size: int
+
+
+@dataclass(frozen=True)
+class Outer:
+    mode: Literal["a", "b"] = "a"
+    sizes: tuple[int, int] = (1, 2)
+    inner: tuple[Inner, ...] = ()
+    name: Optional[str] = None
+
+
+def test_the_type_check_reads_any_config_dataclass() -> None:
+    from edgederain.configkeys import check_known_keys
+
+    check_known_keys(Outer, {"mode": "b", "sizes": [3, 4], "inner": [{"size": 2}], "name": None}, what="x")
+    for data, match in [
+        ({"mode": "c"}, "x: mode must be one of 'a', 'b', got 'c'"),
+        ({"sizes": [1, 2, 3]}, r"x: sizes must be a list of 2 \(an integer, an integer\)"),
+        ({"inner": [{"size": 2.5}]}, r"x: inner\[0\]\.size must be an integer, got 2\.5"),
+        ({"inner": [{"sise": 2}]}, r"unknown inner keys \['sise'\] in x inner\[0\]"),
+        ({"name": 5}, "x: name must be a string or null, got 5"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            check_known_keys(Outer, data, what="x")
