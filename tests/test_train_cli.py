@@ -52,3 +52,34 @@ def test_train_from_config_and_flags(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "--resume" in again.output
     resumed = CliRunner().invoke(app, [*args, "--resume"])
     assert resumed.exit_code == 0 and "ae: done at step 2/2" in resumed.output
+
+
+def test_train_with_a_wrong_type_in_the_config_exits_2_in_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"model": "tiny", "ae_iterations": "fifty"}))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--config", str(cfg), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: training config: ae_iterations must be an integer or null, got 'fifty' (a string)")
+    assert not out.exists()
+
+
+def test_a_run_that_fails_before_training_leaves_no_folder_behind(tmp_path: Path) -> None:
+    out = tmp_path / "runs" / "new"
+    args = ["train", "--model", "tiny", "--data", str(tmp_path / "missing"), "--out", str(out),
+            "--ae-iterations", "1", "--derain-iterations", "1", "--no-progress"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "missing" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_failed_run_keeps_a_folder_that_existed_and_what_was_in_it(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    args = ["train", "--model", "tiny", "--data", str(tmp_path / "missing"), "--out", str(out),
+            "--ae-iterations", "1", "--derain-iterations", "1", "--no-progress"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

@@ -5,8 +5,10 @@ Only typer and the standard library at import time; torch and friends load insid
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
 
@@ -21,7 +23,9 @@ def _train(
     data: Optional[List[str]] = typer.Option(None, help="Paired folder(s) to train on (repeatable)."),
     val_data: Optional[str] = typer.Option(None, help="Paired folder for validation."),
     backgrounds: Optional[List[str]] = typer.Option(None, help="Clean photos for synthetic rain (repeatable)."),
-    rain: Optional[str] = typer.Option(None, help="Synthetic rain preset: light | medium | heavy."),
+    rain: Optional[str] = typer.Option(
+        None, help="Synthetic rain preset or mixture: light | medium | heavy | storm | camera | all-weather."
+    ),
     layout: Optional[str] = typer.Option(None, help="Paired layout: auto | folders | prenet | side-by-side."),
     clean_side: Optional[str] = typer.Option(None, help="side-by-side: which half is clean (left | right)."),
     ae_epochs: Optional[int] = typer.Option(None, help="Stage 1 length in epochs."),
@@ -37,6 +41,11 @@ def _train(
     threads: Optional[int] = typer.Option(None, help="torch threads (0 = default)."),
     seed: Optional[int] = typer.Option(None),
     ae_checkpoint: Optional[str] = typer.Option(None, help="Trained AE for --stage derain."),
+    init: Optional[str] = typer.Option(
+        None, help="Fine-tune: start stage 2 from 'default' (the packaged model) or a derain checkpoint; "
+        "without --config, the fine-tune defaults apply (stage derain, lr 2e-4, 2000 iterations).",
+    ),
+    val_rain: Optional[List[str]] = typer.Option(None, help="Validate on each of these rain presets (repeatable)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out where it stopped."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -45,18 +54,21 @@ def _train(
         from edgederain.train.config import TrainConfig, load_train_config
         from edgederain.train.loop import train
 
-        base = load_train_config(config) if config else TrainConfig()
+        from edgederain.train.config import FINETUNE_DEFAULTS
+
+        base = load_train_config(config) if config else TrainConfig(**(FINETUNE_DEFAULTS if init else {}))
         flags = dict(
             out_dir=out, stage=stage, model=model, data=data or None, val_data=val_data,
             backgrounds=backgrounds or None, rain=rain, layout=layout, clean_side=clean_side,
             ae_epochs=ae_epochs, ae_iterations=ae_iterations, derain_epochs=derain_epochs,
             derain_iterations=derain_iterations, batch_size=batch_size, crop=crop, lr=lr, amp=amp,
             channels_last=channels_last, device=device, threads=threads, seed=seed,
-            ae_checkpoint=ae_checkpoint,
+            ae_checkpoint=ae_checkpoint, init=init, val_rain=val_rain or None,
         )
         cfg = _apply_flags(base, flags)
         try:
-            result = train(cfg, resume=resume, progress=progress)
+            with _tidy_if_nothing_trained(Path(cfg.out_dir)):
+                result = train(cfg, resume=resume, progress=progress)
         except KeyboardInterrupt:
             typer.echo(f"\ninterrupted; continue with the same command plus --resume (run folder {cfg.out_dir})")
             raise typer.Exit(130) from None
@@ -65,6 +77,26 @@ def _train(
             metrics = ", ".join(f"{k} {v:.4g}" for k, v in s.last_metrics.items() if not k.startswith("neg_"))
             typer.echo(f"{s.stage}: {state} at step {s.steps}/{s.total}; {metrics}")
         typer.echo(f"run folder: {result.out_dir}")
+
+
+@contextlib.contextmanager
+def _tidy_if_nothing_trained(out: Path) -> Iterator[None]:
+    """If training fails before it wrote anything but ``config.json`` (a bad data path, a missing
+    autoencoder...), remove what this run created: the ``config.json`` it wrote, and the run
+    folder and its parents if this run created them. A folder that existed before is kept, and
+    so is anything else in it (checkpoints, logs)."""
+    created = [d for d in (out, *out.parents) if not d.exists()]
+    before = set(os.listdir(out)) if out.is_dir() else set()
+    try:
+        yield
+    except BaseException:
+        if out.is_dir() and set(os.listdir(out)) - before <= {"config.json"}:
+            if "config.json" not in before:
+                (out / "config.json").unlink(missing_ok=True)
+            for folder in created:  # deepest first; only folders left empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        raise
 
 
 def _apply_flags(base, flags: dict):
@@ -83,7 +115,7 @@ def _apply_flags(base, flags: dict):
 def _synth(
     clean: List[Path] = typer.Argument(..., help="Clean images or folders of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder; gets rainy/ and clean/."),
-    rain: str = typer.Option("light", help="Rain preset: light | medium | heavy."),
+    rain: str = typer.Option("light", help="Rain preset or mixture: light | medium | heavy | storm | camera | all-weather."),
     copies: int = typer.Option(1, min=1, help="Rainy versions per clean image (rainy/NAME_k.png)."),
     max_side: int = typer.Option(0, min=0, help="Downscale so the longer side is at most this (0 = keep)."),
     seed: int = typer.Option(0),
