@@ -7,6 +7,9 @@ defined in :mod:`edgederain.commands` by area and registered on :data:`app`.
 
 from __future__ import annotations
 
+import sys
+from typing import Sequence
+
 import typer
 
 from edgederain import __version__
@@ -41,6 +44,18 @@ for _area in (model, train, export, runtime, compare):
     _area.register(app)
 
 
-def run() -> None:
-    """Console-script entry point."""
-    app()
+def run(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point; ``argv`` defaults to ``sys.argv[1:]``. Never returns.
+
+    One exit-code convention for every command (README, "Exit codes"; see
+    :mod:`edgederain.commands.common`): 0 success, 1 a gate or some inputs failed, 2 a usage or
+    input error, 3 an internal error (one line naming the saved traceback), 130 Ctrl-C.
+    """
+    from edgederain.commands.common import report_error
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="edgederain")
+    except Exception as exc:  # noqa: BLE001 - every error a command lets through ends here
+        sys.exit(report_error(exc, argv=args))
+    sys.exit(0)

@@ -39,6 +39,17 @@ class ExportError(EdgeDerainError, RuntimeError):
     """An ONNX export could not be produced, or the exported model failed its precision's gate."""
 
 
+class GateError(ExportError):
+    """A model was built or measured but failed a verification gate (the CLI exits 1, not 2).
+
+    ``gates`` holds the reports of the gates that failed (name, measured figures, threshold).
+    """
+
+    def __init__(self, message: str, *, gates: tuple = ()) -> None:
+        super().__init__(message)
+        self.gates = tuple(gates)
+
+
 class CalibrationError(EdgeDerainError, ValueError):
     """INT8 calibration data is missing, too small or unreadable, or quantization failed."""
 

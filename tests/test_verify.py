@@ -106,3 +106,94 @@ def test_cli_int8_export_with_unreadable_calibration_image(tmp_path):
     out = runner.invoke(app, ["export", str(checkpoint("tiny")), "-o", str(tmp_path / "m.onnx"),
                               "--int8", "--calib-data", str(tmp_path / "calib")])
     assert out.exit_code == 2 and "unreadable calibration image" in out.output and "2.png" in out.output
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_verify_limit_below_1_is_a_usage_error_naming_the_option(pairs, limit):
+    path, _ = tiny_fp32()
+    out = runner.invoke(app, ["verify", str(path), "--reference", str(checkpoint("tiny")),
+                              "--data", str(pairs), "--limit", limit])
+    assert out.exit_code == 2 and "--limit" in out.output and "Traceback" not in out.output
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1.5])
+def test_verify_model_refuses_a_limit_below_1(pairs, limit):
+    from edgederain.errors import VerificationError
+
+    path, _ = tiny_fp32()
+    with pytest.raises(VerificationError, match="--limit"):
+        verify_model(path, reference=checkpoint("tiny"), data=pairs, limit=limit)
+
+
+def test_verify_limit_uses_exactly_that_many_frames(pairs):
+    path, _ = tiny_fp32()
+    report = verify_model(path, reference=path, data=pairs, limit=2)
+    assert len(report.images) == 2
+
+
+def test_verify_fail_names_each_failed_gate_with_value_and_threshold(pairs, tmp_path):
+    path, _ = tiny_fp32()
+    report_path = tmp_path / "r.json"
+    out = runner.invoke(app, ["verify", str(path), "--reference", str(checkpoint("tiny")),
+                              "--data", str(pairs), "--psnr-threshold", "1000", "--max-gt-drop", "-50",
+                              "--json", str(report_path)])
+    assert out.exit_code == 1
+    report = json.loads(report_path.read_text())
+    assert not report["passed"]
+    failed = {g["name"]: g for g in report["failed_gates"]}
+    assert set(failed) == {"psnr_between_outputs", "ground_truth_drop"}
+    psnr = failed["psnr_between_outputs"]
+    assert psnr["threshold"] == 1000.0 and psnr["measured"] == min(i["psnr_db"] for i in report["images"])
+    assert failed["ground_truth_drop"]["threshold"] == -50.0
+    assert failed["ground_truth_drop"]["measured"] == pytest.approx(report["ground_truth"]["drop_db"])
+    assert f"gate psnr_between_outputs: FAIL  PSNR between the outputs {psnr['measured']:.2f} dB" in out.output
+    assert "threshold >= 1000.0 dB" in out.output and "allowed <= -50.0 dB" in out.output
+    assert "FAIL: 2 gate(s) failed" in out.output
+
+
+def test_verify_report_lists_non_finite_outputs_as_their_own_gate():
+    import numpy as np
+
+    from edgederain.export.verify import ImageRecord, VerifyReport
+    from edgederain.parity import compare_outputs, summarize
+
+    ref = np.full((1, 3, 8, 8), 0.5, np.float32)
+    bad = ref.copy()
+    bad[0, 0, 0, :3] = np.nan
+    records = tuple(ImageRecord(name, compare_outputs(ref, out, threshold_db=40.0, label=name), None, None)
+                    for name, out in (("good.png", ref), ("bad.png", bad)))
+    report = VerifyReport("m.onnx", "ref", "fp32", 40.0, records, summarize([r.parity for r in records]), None)
+    assert not report.passed and not report.summary.passed
+    (gate,) = report.failed_gates
+    assert gate.name == "finite_outputs" and gate.measured == 3 and gate.threshold == 0
+    assert "bad.png" in gate.detail and "3 NaN" in gate.detail
+
+
+def test_cli_export_gate_failure_exits_1_and_writes_nothing(tmp_path, monkeypatch):
+    import functools
+
+    import edgederain.export.config as export_config
+    from edgederain.export import Gates
+
+    strict = functools.partial(export_config.ExportConfig, gates=Gates(fp32_vs_torch_db=1000.0))
+    monkeypatch.setattr(export_config, "ExportConfig", strict)
+    out_model = tmp_path / "m.onnx"
+    out = runner.invoke(app, ["export", str(checkpoint("tiny")), "-o", str(out_model), "--no-simplify",
+                              "--static", "48x64", "--batch", "1", "--exporter", "torchscript"])
+    assert out.exit_code == 1, out.output
+    assert "FAIL: gate fp32_vs_pytorch failed: PSNR" in out.output and "< 1000.0 dB" in out.output
+    assert not out_model.exists()
+
+
+def test_cli_quantize_gate_failure_exits_1(tmp_path, monkeypatch):
+    from edgederain.export import Gates
+    from edgederain.export.int8 import quantize_onnx
+    from export_fixtures import write_images
+
+    monkeypatch.setitem(quantize_onnx.__kwdefaults__, "gates", Gates(int8_vs_fp32_db=1000.0))
+    write_images(tmp_path / "calib", 8, size=(48, 64))
+    out = runner.invoke(app, ["quantize", str(tiny_fp32()[0]), "-o", str(tmp_path / "q.onnx"),
+                              "--calib-data", str(tmp_path / "calib"), "--calib-crop", "0"])
+    assert out.exit_code == 1, out.output
+    assert "FAIL: gate int8_vs_fp32 failed: PSNR" in out.output and "< 1000.0 dB" in out.output
+    assert not (tmp_path / "q.onnx").exists()

@@ -1,8 +1,10 @@
 """CLI commands: export, quantize, verify, inspect.
 
 Only typer and the standard library are imported at module level; torch, onnx and onnxruntime
-are imported inside the commands. Exit codes: 0 success, 1 a verification gate failed, 2 a user
-error (bad file, missing data...), as :func:`edgederain.commands.common.user_errors` prints it.
+are imported inside the commands. Exit codes (:mod:`edgederain.commands.common`): 0 success,
+1 a verification gate failed (:class:`~edgederain.errors.GateError`, in export, quantize and
+verify alike; the message names the gate, the measured value and the threshold), 2 a user error
+(bad file, missing data, bad option...).
 """
 
 from __future__ import annotations
@@ -104,11 +106,11 @@ def export(
     simplify: bool = typer.Option(True, "--simplify/--no-simplify", help="onnxsim if outputs stay equal."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Gate the model before writing it."),
     verify_data: Optional[Path] = typer.Option(None, help="Extra frames (or rainy/+clean/) for the gate."),
-    verify_frames: int = typer.Option(4, help="How many frames of --verify-data to use."),
+    verify_frames: int = typer.Option(4, min=0, help="How many frames of --verify-data to use."),
     fp16_converter: Fp16Converter = typer.Option(Fp16Converter.ort, help="FP16 converter."),
     calib_method: CalibMethod = typer.Option(CalibMethod.percentile, help="INT8 range calibration."),
     int8_scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
-    calib_frames: int = typer.Option(32, help="Calibration frames to use."),
+    calib_frames: int = typer.Option(32, min=1, help="Calibration frames to use."),
     calib_rain: Optional[str] = typer.Option(None, help="Render this synthetic rain preset onto "
                                              "--calib-data (clean frames), e.g. light."),
     calib_cache: Optional[Path] = typer.Option(None, help="Reusable calibration cache (JSON)."),
@@ -144,13 +146,13 @@ def quantize(
     keep_float: str = typer.Option("rlcn,io", help="Comma-separated node groups kept in float "
                                    "(rlcn, io, stem, head, sigmoid, mspam, channel_attention)."),
     convs_only: bool = typer.Option(False, "--convs-only", help="Quantize only Conv nodes."),
-    calib_frames: int = typer.Option(32, help="Calibration frames to use."),
-    calib_crop: int = typer.Option(256, help="Centre-crop side for calibration frames (0: none)."),
+    calib_frames: int = typer.Option(32, min=1, help="Calibration frames to use."),
+    calib_crop: int = typer.Option(256, min=0, help="Centre-crop side for calibration frames (0: none)."),
     calib_rain: Optional[str] = typer.Option(None, help="Render this synthetic rain preset onto "
                                              "--calib-data (clean frames), e.g. light."),
     cache: Optional[Path] = typer.Option(None, help="Reusable calibration cache (JSON)."),
     verify_data: Optional[Path] = typer.Option(None, help="Frames (or rainy/+clean/) for the gate."),
-    verify_frames: int = typer.Option(4, help="How many frames of --verify-data to use."),
+    verify_frames: int = typer.Option(4, min=0, help="How many frames of --verify-data to use."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON."),
 ) -> None:
     """Quantize an FP32 export to INT8 (static QDQ), gated against the FP32 model."""
@@ -181,7 +183,7 @@ def verify(
     data: Path = typer.Option(..., help="Folder of frames, or rainy/ + clean/ pairs."),
     psnr_threshold: Optional[float] = typer.Option(None, help="dB; default by precision (60/45/30)."),
     max_gt_drop: Optional[float] = typer.Option(None, help="Max PSNR-vs-GT drop (dB); INT8 default 0.3."),
-    limit: Optional[int] = typer.Option(None, help="Use only the first N frames."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N frames (N >= 1)."),
     polygraphy_dir: Optional[Path] = typer.Option(None, help="Write Polygraphy inputs/outputs here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full report as JSON."),
 ) -> None:
@@ -205,9 +207,17 @@ def verify(
     if report.polygraphy is not None:
         typer.echo(f"  re-check with: {report.polygraphy.command(report.model)}")
     _write_json(json_out, report.to_dict())
-    typer.echo("PASS" if report.passed else "FAIL")
-    if not report.passed:
-        raise typer.Exit(1)
+    if report.passed:
+        typer.echo("PASS")
+        return
+    failed = report.failed_gates
+    for g in failed:
+        typer.echo(f"  gate {g.name}: FAIL  {g.detail}")
+    with user_errors():
+        from edgederain.errors import GateError
+
+        raise GateError(f"{len(failed)} gate(s) failed: " + "; ".join(
+            f"{g.name} ({g.measured:.4g} against threshold {g.threshold:g})" for g in failed), gates=failed)
 
 
 def inspect(

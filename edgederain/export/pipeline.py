@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 
 from edgederain.contract import IOContract
-from edgederain.errors import ExportError
+from edgederain.errors import ExportError, GateError
 from edgederain.export.config import ExportConfig
 from edgederain.export.data import EvalFrame, load_eval_frames
 from edgederain.export.gates import GateReport, run_gate
@@ -56,11 +56,12 @@ def _output_path(output: str | os.PathLike) -> Path:
 
 
 def enforce(gate: GateReport) -> GateReport:
-    """Raise :class:`ExportError` if ``gate`` failed; the model is then not written."""
+    """Raise :class:`GateError` if ``gate`` failed; the model is then not written."""
     if not gate.passed:
-        raise ExportError(
+        raise GateError(
             f"gate {gate.name} failed: {gate.failure()}; the model was not written "
-            "(pass verify=False / --no-verify to write it anyway for debugging)"
+            "(pass verify=False / --no-verify to write it anyway for debugging)",
+            gates=(gate,),
         )
     return gate
 

@@ -5,7 +5,8 @@ when the folder has ground truth (``rainy/`` + ``clean/``), PSNR/SSIM (RGB and Y
 against it. ``passed`` is what a CI job gates on: PSNR between outputs >= the threshold on every
 image, no NaN/Inf, and for INT8 models with ground truth, PSNR vs ground truth no more than
 ``max_gt_drop_db`` below the reference's. The default threshold follows the model's precision
-(its contract): FP32 60 dB, FP16 45 dB, INT8 30 dB.
+(its contract): FP32 60 dB, FP16 45 dB, INT8 30 dB. A failed verdict lists each failed gate
+(:class:`FailedGate`: name, measured value, threshold).
 
 It can also write Polygraphy input feeds and the reference's outputs, so
 ``polygraphy run MODEL --onnxrt --load-inputs ... --load-outputs ...`` (or ``--trt``) re-checks
@@ -41,6 +42,20 @@ class ImageRecord:
 
 
 @dataclass(frozen=True)
+class FailedGate:
+    """One gate ``verify`` failed: what was measured against which threshold."""
+
+    name: str  # psnr_between_outputs | finite_outputs | ground_truth_drop
+    measured: float
+    threshold: float
+    detail: str  # one line: the figures, their unit and where
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "measured": self.measured, "threshold": self.threshold,
+                "detail": self.detail}
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     """Everything ``verify`` measured; ``passed`` is the CI verdict."""
 
@@ -64,22 +79,62 @@ class VerifyReport:
                 "drop_db": ref["psnr_rgb"] - model["psnr_rgb"]}
 
     @property
+    def failed_gates(self) -> tuple[FailedGate, ...]:
+        """The gates this model failed (empty when it passed)."""
+        gates = (_finite_gate(self.images), _psnr_gate(self.images, self.threshold_db),
+                 _ground_truth_gate(self.ground_truth, self.max_gt_drop_db))
+        return tuple(g for g in gates if g is not None)
+
+    @property
     def passed(self) -> bool:
-        gt = self.ground_truth
-        gt_ok = gt is None or self.max_gt_drop_db is None or gt["drop_db"] <= self.max_gt_drop_db
-        return self.summary.passed and gt_ok
+        return not self.failed_gates
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "reference": self.reference, "precision": self.precision,
             "threshold_db": self.threshold_db, "max_gt_drop_db": self.max_gt_drop_db,
-            "passed": self.passed, "summary": self.summary.to_dict(), "ground_truth": self.ground_truth,
+            "passed": self.passed, "failed_gates": [g.to_dict() for g in self.failed_gates],
+            "summary": self.summary.to_dict(), "ground_truth": self.ground_truth,
             "images": [{"name": r.name, **r.parity.to_dict(), "model_metrics": r.model_metrics,
                         "reference_metrics": r.reference_metrics} for r in self.images],
             "polygraphy": None if self.polygraphy is None else {
                 "inputs": str(self.polygraphy.inputs), "outputs": str(self.polygraphy.outputs),
                 "command": self.polygraphy.command(self.model)},
         }
+
+
+def _finite(record: ImageRecord) -> bool:
+    return not (record.parity.nan_count or record.parity.inf_count)
+
+
+def _finite_gate(images: tuple[ImageRecord, ...]) -> FailedGate | None:
+    bad = [r for r in images if not _finite(r)]
+    if not bad:
+        return None
+    nan, inf = sum(r.parity.nan_count for r in bad), sum(r.parity.inf_count for r in bad)
+    return FailedGate("finite_outputs", float(nan + inf), 0.0,
+                      f"{nan} NaN and {inf} Inf output values on {len(bad)} of {len(images)} frames "
+                      f"(first: {bad[0].name}), allowed 0")
+
+
+def _psnr_gate(images: tuple[ImageRecord, ...], threshold_db: float) -> FailedGate | None:
+    low = [r for r in images if _finite(r) and r.parity.psnr_db < threshold_db]
+    if not low:
+        return None
+    worst = min(low, key=lambda r: r.parity.psnr_db)
+    return FailedGate("psnr_between_outputs", worst.parity.psnr_db, threshold_db,
+                      f"PSNR between the outputs {worst.parity.psnr_db:.2f} dB on {worst.name} "
+                      f"(below the threshold on {len(low)} of {len(images)} frames), "
+                      f"threshold >= {threshold_db} dB")
+
+
+def _ground_truth_gate(gt: dict[str, Any] | None, max_drop_db: float | None) -> FailedGate | None:
+    if gt is None or max_drop_db is None or gt["drop_db"] <= max_drop_db:
+        return None
+    return FailedGate("ground_truth_drop", gt["drop_db"], max_drop_db,
+                      f"PSNR vs ground truth {gt['model']['psnr_rgb']:.2f} dB against the reference's "
+                      f"{gt['reference']['psnr_rgb']:.2f} dB: {gt['drop_db']:.2f} dB lower, "
+                      f"allowed <= {max_drop_db} dB")
 
 
 def load_reference(reference: str | os.PathLike) -> tuple[Runner, str]:
@@ -132,6 +187,8 @@ def verify_model(
     polygraphy_dir: str | os.PathLike | None = None,
 ) -> VerifyReport:
     """Compare ``model`` with ``reference`` on the frames in ``data``; see the module docstring."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise VerificationError(f"limit (--limit) is a number of frames, at least 1; got {limit!r}")
     path = Path(model)
     if not path.is_file():
         raise VerificationError(f"{path}: model not found")
