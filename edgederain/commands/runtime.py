@@ -95,18 +95,11 @@ def _check_creatable(folder: Path) -> None:
 
 
 def _refuse_checkpoint(model: Path) -> None:
-    """A PyTorch checkpoint passed as the model: say how to export it (before ORT's protobuf error)."""
-    from edgederain.errors import ModelLoadError
+    """A wrong model file (a PyTorch checkpoint, a folder, an empty file): the runtime's message,
+    before any other work starts."""
+    from edgederain.runtime.modelfile import check_model_file
 
-    if not model.is_file():
-        return
-    with open(model, "rb") as f:
-        head = f.read(4)
-    if model.suffix.lower() in (".pt", ".pth", ".ckpt") or head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
-        raise ModelLoadError(
-            f"{model}: this is a PyTorch checkpoint, not an exported model; export it first with "
-            f"`edgederain export {model} -o {model.with_suffix('.onnx').name}` and pass the .onnx file"
-        )
+    check_model_file(model)
 
 
 def _max_pixels(value: int | None, tile: int | None) -> int | None:
