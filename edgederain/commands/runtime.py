@@ -20,7 +20,7 @@ from typing import List, Optional
 
 import typer
 
-from edgederain.commands.common import user_errors
+from edgederain.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, user_errors
 
 
 class ProviderChoice(str, Enum):
@@ -51,7 +51,6 @@ _MAX_PIXELS = typer.Option(
     help="Refuse images with more pixels than this, before decoding (default 100,000,000; "
     "500,000,000 with --tile; 0: no limit).",
 )
-EXIT_INTERRUPTED = 130
 
 
 def _session_config(provider, threads, fallback, precision, tile, tile_pad, max_batch=None):
@@ -146,7 +145,7 @@ def derain(
     if summary.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     if not summary.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 class _DerainJob:
