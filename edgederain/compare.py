@@ -230,6 +230,7 @@ class CompareOptions:
     quality: int = 85
     streaks: StreakConfig = StreakConfig()
     max_pixels: int | None = DEFAULT_MAX_PIXELS
+    photos: bool = True  # False: rows show the difference panel only (for photos that may not be shared)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.amplify, (int, float)) and 0 < self.amplify <= 255):
@@ -353,14 +354,16 @@ def compare_images(model: Model, files: Sequence[Path], folder: str | os.PathLik
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImageWriteError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
-    header = "input | output | " + ("|input - output|" if options.diff == "abs" else "signed input - output")
+    header = ("input | output | " if options.photos else "") + (
+        "|input - output|" if options.diff == "abs" else "signed input - output")
     sheets = SheetWriter(out_dir, f"{header} x {options.amplify:g}", options.rows_per_page, options.quality)
     items = [CompareItem(source, "failed", reason) for source, reason in unmatched]
     for src in files:
         try:
             item, rgb, out = _one(model, Path(src), options)
             diff = difference_map(rgb, out, amplify=options.amplify, mode=options.diff)
-            sheets.add(SheetRow.scaled(_label(item), (rgb, out, diff), options.row_height))
+            panels = (rgb, out, diff) if options.photos else (diff,)
+            sheets.add(SheetRow.scaled(_label(item), panels, options.row_height))
         except Exception as exc:  # noqa: BLE001 - a batch reports the input and goes on
             text = str(exc) if isinstance(exc, EdgeDerainError) else f"{type(exc).__name__}: {exc}"
             item = CompareItem(str(src), "failed", text.removeprefix(f"{src}: "))

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Before/after sheets and no-reference rain-removal figures of the packaged model on real rain
-# photos (no ground truth): docs/img/real_rain_sheet*.jpg and docs/real_rain_report.json.
+# photos (no ground truth). The full sheets (input | output | difference) stay in runs/real-rain/;
+# the photos may not be redistributed, so docs/img/real_rain_sheet*.jpg are the same sheets with
+# the amplified difference panel only (what the model removed), plus docs/real_rain_report.json.
 # Method and how to read them: docs/real_rain.md.
 # Usage: bash scripts/make_real_rain_sheet.sh [DATA_DIR [compare options...]]
 #   DATA_DIR defaults to ../shared/data/real_rain; e.g. add --model other.onnx to compare another
@@ -16,6 +18,8 @@ $ed compare "$data" -o "$out" --row-height 200 --quality 80 --quiet "$@" || rc=$
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
   exit "$rc"   # usage error or interrupted: nothing to publish
 fi
+$ed compare "$data" -o "$out/removed" --row-height 200 --quality 80 --quiet --no-photos "$@" || true
+out=$out/removed
 mkdir -p docs/img
 rm -f docs/img/real_rain_sheet.jpg docs/img/real_rain_sheet_[0-9]*.jpg
 for page in "$out"/sheet.jpg "$out"/sheet_[0-9]*.jpg; do

@@ -41,7 +41,7 @@ class DiffChoice(str, Enum):
 def compare(
     inputs: List[str] = typer.Argument(..., help="Rainy image files, folders or glob patterns."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the sheets and reports (not an input folder)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Exported .onnx model (default: the packaged one)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Exported .onnx model, or a packaged one by name: all-weather (default) | light."),
     provider: ProviderChoice = _PROVIDER,
     threads: int = _THREADS,
     allow_fallback: bool = _FALLBACK,
@@ -55,6 +55,7 @@ def compare(
     rows_per_page: int = typer.Option(8, "--rows-per-page", min=1, help="Rows per sheet page (sheet.jpg, or sheet_1.jpg, sheet_2.jpg...)."),
     quality: int = typer.Option(85, "--quality", min=1, max=100, help="JPEG quality of the sheet pages."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-file notes."),
+    photos: bool = typer.Option(True, "--photos/--no-photos", help="--no-photos: rows show only the difference panel (for photos you may not redistribute)."),
 ) -> None:
     """Before/after sheets and no-reference rain-removal figures for rainy images without ground truth.
 
@@ -68,7 +69,7 @@ def compare(
         with user_errors():
             report = _run(inputs, output, model, _session_config(
                 provider, threads, allow_fallback, PrecisionChoice.f32, tile, tile_pad), provider.value,
-                _options(amplify, diff, max_side, row_height, rows_per_page, quality, _max_pixels(max_pixels, tile)),
+                _options(amplify, diff, max_side, row_height, rows_per_page, quality, _max_pixels(max_pixels, tile), photos),
                 quiet)
     except KeyboardInterrupt:
         typer.secho("interrupted: no report written (rerun the same command)", err=True, fg=typer.colors.YELLOW)
@@ -78,11 +79,11 @@ def compare(
         raise typer.Exit(1)
 
 
-def _options(amplify, diff, max_side, row_height, rows_per_page, quality, max_pixels):
+def _options(amplify, diff, max_side, row_height, rows_per_page, quality, max_pixels, photos=True):
     from edgederain.compare import CompareOptions
 
     return CompareOptions(amplify=amplify, diff=diff.value, max_side=max_side, row_height=row_height,
-                          rows_per_page=rows_per_page, quality=quality, max_pixels=max_pixels)
+                          rows_per_page=rows_per_page, quality=quality, max_pixels=max_pixels, photos=photos)
 
 
 def _check_output(out: Path, inputs: List[str], files: List[Path]) -> None:
@@ -111,7 +112,7 @@ def _run(inputs, output, model, config, provider, options, quiet):
     from edgederain.derain_files import expand_inputs
     from edgederain.errors import InputError
     from edgederain.runtime import DerainSession
-    from edgederain.runtime.default_model import default_model_path
+    from edgederain.runtime.default_model import resolve_model
 
     files, unmatched = expand_inputs(inputs)
     if not files:
@@ -120,7 +121,7 @@ def _run(inputs, output, model, config, provider, options, quiet):
     _check_output(output, inputs, files)
     if model is not None:
         _refuse_checkpoint(model)
-    session = DerainSession(model if model is not None else default_model_path(config), config)
+    session = DerainSession(resolve_model(model, config), config)
     _warn_fallback(session, provider)
     settings = {"edgederain": __version__, "model": _shown(session.model_path),
                 "model_sha256": _sha256(session.model_path),

@@ -112,7 +112,9 @@ def _max_pixels(value: int | None, tile: int | None) -> int | None:
 def derain(
     inputs: List[str] = typer.Argument(..., help="Image/video files, folders or glob patterns."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (or a file, for one input)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Exported .onnx model."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", "-m", help="Exported .onnx model, or a packaged one by name: all-weather (default) | light."
+    ),
     provider: ProviderChoice = _PROVIDER,
     threads: int = _THREADS,
     allow_fallback: bool = _FALLBACK,
@@ -177,13 +179,11 @@ class _DerainJob:
 
     def _session(self, config, provider: str):
         from edgederain.runtime import DerainSession
-        from edgederain.runtime.default_model import default_model_path
+        from edgederain.runtime.default_model import resolve_model
 
-        if self.model is not None:
-            _refuse_checkpoint(self.model)
         from edgederain.derain_files import warnings_as_notes
 
-        path = self.model if self.model is not None else default_model_path(config)
+        path = resolve_model(self.model, config)
         said: list[str] = []
         with warnings_as_notes(said):
             session = DerainSession(path, config)

@@ -5,7 +5,9 @@ edgederain ships the thesis network trained on synthetic rain (``edgederain/weig
 the file :func:`default_model_path` picks (pass it to :class:`~edgederain.runtime.DerainSession`
 yourself, which needs a path): the FP32 file on CPU-type providers (CPU, OpenVINO) and the FP16
 file when the first requested provider is CUDA or TensorRT, where FP16 is the fast format. INT8
-is never chosen implicitly: it trades accuracy for speed, so ask for it.
+is never chosen implicitly: it trades accuracy for speed, so ask for it. Two models are
+packaged (``edgederain.weights.MODEL_NAMES``): ``all-weather`` (the default) and ``light``;
+:func:`resolve_model` turns a ``--model`` argument (a name or a path) into a file.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from edgederain.runtime.config import SessionConfig
 from edgederain.runtime.providers import Provider
-from edgederain.weights import Precision, model_file
+from edgederain.weights import DEFAULT_MODEL, MODEL_NAMES, Precision, model_file
 
 GPU_PROVIDERS = (Provider.CUDA, Provider.TENSORRT)
 
@@ -25,6 +27,20 @@ def default_precision(config: SessionConfig | None = None) -> Precision:
     return "fp16" if providers and providers[0] in GPU_PROVIDERS else "fp32"
 
 
-def default_model_path(config: SessionConfig | None = None, *, precision: Precision | None = None) -> Path:
-    """Path of the packaged model for ``config``'s providers (or of ``precision`` if given)."""
-    return model_file(precision or default_precision(config))
+def default_model_path(
+    config: SessionConfig | None = None, *, precision: Precision | None = None, name: str = DEFAULT_MODEL
+) -> Path:
+    """Path of the packaged model ``name`` for ``config``'s providers (or of ``precision`` if given)."""
+    return model_file(precision or default_precision(config), name)
+
+
+def resolve_model(model: str | Path | None, config: SessionConfig | None = None) -> Path:
+    """What a ``--model`` argument means: None -> the default packaged model; a packaged model's
+    name (``all-weather``, ``light``, ``default``) that is not also an existing file -> that model
+    in the precision :func:`default_precision` picks; anything else -> the path itself."""
+    if model is None:
+        return default_model_path(config)
+    text = str(model)
+    if text in (*MODEL_NAMES, "default") and not Path(text).exists():
+        return default_model_path(config, name=text)
+    return Path(model)

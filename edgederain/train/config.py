@@ -74,7 +74,7 @@ class TrainConfig:
     mask_threshold: float = 1e-3
     # stage 2 alone: the trained autoencoder
     ae_checkpoint: str | None = None
-    # fine-tuning: stage 2 starts from these network weights ("default" = the packaged model)
+    # fine-tuning: stage 2 starts from these weights: a packaged model's name or a checkpoint path
     init: str | None = None
     # validation, logging, checkpoints
     val_data: str | None = None  # paired folder; None -> held-out backgrounds/pairs
@@ -155,7 +155,7 @@ class TrainConfig:
         d["data"] = [str(Path(p).resolve()) for p in self.data]
         d["backgrounds"] = [str(Path(p).resolve()) for p in self.backgrounds]
         for name in ("out_dir", "val_data", "ae_checkpoint", "init"):
-            if d[name] is not None and d[name] != "default":
+            if d[name] is not None and not (name == "init" and d[name] in ("default", "all-weather", "light")):
                 d[name] = str(Path(d[name]).resolve())
         return d
 

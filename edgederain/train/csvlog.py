@@ -22,6 +22,7 @@ class CsvLog:
         self.sums: dict[str, float] = {}
         self.count = 0
         self.header: list[str] | None = None
+        self._pending: list[dict[str, str]] = []
         if path.is_file():
             self._truncate(keep_until)
 
@@ -42,16 +43,20 @@ class CsvLog:
 
     def write(self, step: int, *, lr: float, elapsed: float, it_per_s: float, val: dict | None) -> None:
         means = {k: v / max(self.count, 1) for k, v in self.sums.items()}
+        row = {"step": step, "lr": f"{lr:.3g}", "elapsed_s": f"{elapsed:.1f}", "it_per_s": f"{it_per_s:.3f}"}
+        row.update({k: f"{v:.6g}" for k, v in means.items()})
+        row.update({f"val_{k}": f"{v:.4f}" for k, v in (val or {}).items()})
+        self.sums, self.count = {}, 0
+        if self.header is None and not means:  # a row before any step (step-0 validation)
+            self._pending.append(row)
+            return
         if self.header is None:
             self.header = ["step", "lr", "elapsed_s", "it_per_s", *sorted(means), *self.val_keys]
             with self.path.open("w", newline="") as f:
                 csv.writer(f).writerow(self.header)
-        row = {"step": step, "lr": f"{lr:.3g}", "elapsed_s": f"{elapsed:.1f}", "it_per_s": f"{it_per_s:.3f}"}
-        row.update({k: f"{v:.6g}" for k, v in means.items()})
-        row.update({f"val_{k}": f"{v:.4f}" for k, v in (val or {}).items()})
+        rows, self._pending = [*self._pending, row], []
         with self.path.open("a", newline="") as f:
-            csv.writer(f).writerow([row.get(k, "") for k in self.header])
-        self.sums, self.count = {}, 0
+            csv.writer(f).writerows([[r.get(k, "") for k in self.header] for r in rows])
 
 
 __all__ = ["CsvLog"]

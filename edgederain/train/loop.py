@@ -104,11 +104,18 @@ def _autoencoder_path(config: TrainConfig) -> Path:
     if config.ae_checkpoint:
         return Path(config.ae_checkpoint)
     own = Path(config.out_dir) / "ae_final.pt"
-    if config.init == "default" and config.stage == "derain" and not own.is_file():
+    if _packaged(config.init) and config.stage == "derain" and not own.is_file():
         from edgederain.weights import autoencoder_file
 
-        return autoencoder_file()
+        return autoencoder_file(str(config.init))
     return own
+
+
+def _packaged(init: str | None) -> bool:
+    """True when ``init`` names a packaged model rather than a checkpoint path."""
+    from edgederain.weights import MODEL_NAMES
+
+    return init is not None and init in (*MODEL_NAMES, "default") and not Path(init).exists()
 
 
 def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoencoder:
@@ -130,10 +137,10 @@ def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoen
 
 def _init_network(config: TrainConfig) -> DerainNet:
     """The network stage 2 starts from when fine-tuning (``init``): weights of a derain checkpoint."""
-    if config.init == "default":
+    if _packaged(config.init):
         from edgederain.weights import checkpoint_file
 
-        path = checkpoint_file()
+        path = checkpoint_file(str(config.init))
     else:
         path = Path(str(config.init))
     net, _ = load_derain_model(path)
@@ -169,6 +176,7 @@ def _stage_derain(config, compute, train, val, **kw) -> StageResult:
         config=config, compute=compute, dataset=train,
         total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=_val_keys(val),
         extra={"autoencoder": ae.state_dict()} if ae is not None else {},
+        validate_first=config.init is not None,
     )
     return runner.run(**kw)
 

@@ -55,10 +55,12 @@ class StageRunner:
         score_key: str,
         val_keys: tuple[str, ...] = (),
         extra: dict[str, Any] | None = None,
+        validate_first: bool = False,
     ) -> None:
         self.name, self.model, self.step_fn, self.validate = name, model, step_fn, validate
         self.config, self.compute, self.dataset, self.total = config, compute, dataset, total
         self.score_key, self.val_keys, self.extra = score_key, val_keys, extra or {}
+        self.validate_first = validate_first  # validate before the first step (fine-tuning)
         out = Path(config.out_dir)
         self.last, self.final = out / f"{name}_last.pt", out / f"{name}_final.pt"
         self.best = out / f"{name}_best.pt"
@@ -160,6 +162,8 @@ class StageRunner:
         log = CsvLog(Path(self.config.out_dir) / f"{self.name}_log.csv", keep_until=self.step,
                      val_keys=self.val_keys)
         speed = (time.perf_counter(), self.step)
+        if self.step == 0 and self.validate_first:  # where a fine-tune starts from
+            log.write(0, lr=self.scheduler.get_last_lr()[0], elapsed=0.0, it_per_s=0.0, val=self._validate())
         bar = tqdm(total=self.total, initial=self.step, desc=self.name, disable=not progress, dynamic_ncols=True)
         try:
             while self.step < self.total:

@@ -1,16 +1,22 @@
-"""The packaged default model (stdlib only, so the torch-free runtime can use it).
+"""The packaged models (stdlib only, so the torch-free runtime can use it).
 
-The thesis network (preset ``thesis``) trained with ``edgederain train --config
-configs/short-cpu.toml`` on synthetic light rain over the clean photos of
-``../shared/data/backgrounds`` (never on Rain100L or BSD images), then exported with
-``scripts/build_default_model.sh``. ``MODEL_CARD.md`` beside this file has the recipe and the
-measured scores. Files:
+Two trained ``thesis`` networks, each in a folder with the same files (``MODEL_CARD.md`` beside
+this file has recipes, scores and when to pick which):
+
+- ``all-weather`` (this folder, the default): fine-tuned on the ``all-weather`` rain mixture,
+  drizzle to downpour with a veil and camera effects (``configs/all-weather.toml``);
+- ``light`` (``light/``): the earlier model, trained on Rain100L-like light rain only
+  (``configs/short-cpu.toml``).
+
+Both were trained on synthetic rain over ``../shared/data/backgrounds`` (never on Rain100L, BSD or
+the real-rain photos) and exported with ``scripts/build_default_model.sh``. Files:
 
 - ``derain_fp32.onnx``: the default for CPU (and the reference for parity);
 - ``derain_fp16.onnx``: FP16 weights/compute with FP32 I/O, for CUDA / TensorRT;
 - ``derain_int8.onnx``: U8S8 QDQ, calibrated on CamVid frames with synthetic rain, for CPU;
-- ``derain.pt``: the PyTorch checkpoint (network only), the start of ``edgederain train --init default``;
-- ``autoencoder.pt``: the rain autoencoder it was trained with (the embedding loss of a fine-tune).
+- ``derain.pt``: the PyTorch checkpoint (network only), the start of ``edgederain train --init NAME``;
+- ``autoencoder.pt`` (all-weather only): the rain autoencoder it was trained with, the embedding
+  target of a fine-tune.
 """
 
 from __future__ import annotations
@@ -23,29 +29,47 @@ from edgederain.errors import ModelNotFoundError
 WEIGHTS_DIR = Path(__file__).resolve().parent
 Precision = Literal["fp32", "fp16", "int8"]
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
+# packaged models by name: the all-weather default here, the light-rain model in light/
+MODELS: dict[str, Path] = {"all-weather": WEIGHTS_DIR, "light": WEIGHTS_DIR / "light"}
+DEFAULT_MODEL = "all-weather"
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 
 
-def model_file(precision: Precision = "fp32") -> Path:
-    """Path of the packaged ONNX model of ``precision``."""
+def model_dir(name: str = DEFAULT_MODEL) -> Path:
+    """Folder of the packaged model ``name`` (``"default"`` is the all-weather one)."""
+    key = DEFAULT_MODEL if name == "default" else name
+    if key not in MODELS:
+        raise ModelNotFoundError(f"no packaged model named {name!r}; choose one of {list(MODEL_NAMES)}")
+    return MODELS[key]
+
+
+def model_file(precision: Precision = "fp32", name: str = DEFAULT_MODEL) -> Path:
+    """Path of the packaged ONNX model ``name`` in ``precision``."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    return _existing(WEIGHTS_DIR / f"derain_{precision}.onnx")
+    return _existing(model_dir(name) / f"derain_{precision}.onnx")
 
 
-def checkpoint_file() -> Path:
-    """Path of the packaged PyTorch checkpoint (network and config only)."""
-    return _existing(WEIGHTS_DIR / "derain.pt")
+def checkpoint_file(name: str = DEFAULT_MODEL) -> Path:
+    """Path of the packaged PyTorch checkpoint of ``name`` (network and config only)."""
+    return _existing(model_dir(name) / "derain.pt")
 
 
-def autoencoder_file() -> Path:
-    """Path of the packaged rain autoencoder (stage 1), the embedding target when fine-tuning."""
-    return _existing(WEIGHTS_DIR / "autoencoder.pt")
+def autoencoder_file(name: str = DEFAULT_MODEL) -> Path:
+    """Path of the rain autoencoder ``name`` was trained with (the embedding target of a fine-tune)."""
+    path = model_dir(name) / "autoencoder.pt"
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"{path}: the packaged {name!r} model ships without its rain autoencoder; fine-tune from "
+            "'all-weather', pass ae_checkpoint / --ae-checkpoint, or set w_embedding = 0"
+        )
+    return path
 
 
 def _existing(path: Path) -> Path:
     if not path.is_file():
         raise ModelNotFoundError(
-            f"{path}: the packaged default model is missing from this installation; reinstall "
+            f"{path}: the packaged model is missing from this installation; reinstall "
             "edgederain, or pass --model PATH with a model written by `edgederain export`"
         )
     return path
