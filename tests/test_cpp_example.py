@@ -239,6 +239,8 @@ def _nested(depth: int) -> dict:
         ({"min_size": 8.0}, "min_size must be an integer, got 8.0"),
         ({"checkpoint_sha256": "ABC"}, "checkpoint_sha256 must be 64 lowercase hex digits or null"),
         ({"versions": {"onnx": 5}}, "versions.onnx must be a string, got 5"),
+        ({"versions": {f"p{i}": "1" for i in range(4097)}}, "versions has 4097 entries (at most 4096)"),
+        ({"x" * 90: 1}, "unknown fields '" + "x" * 80 + "'... (known:"),
         ({"model_config": _nested(40)}, "JSON is nested deeper than 32 levels"),
         ({"producer": "someone-else" * 5}, "producer must be 'edgederain', got \"someone-elsesomeone-elsesomeone-elsesome\"..."),
         ('{"schema_version": 1, "precision": "fp32", "precision": "int8"}', "key \"precision\" appears more than once"),

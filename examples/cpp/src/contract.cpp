@@ -239,10 +239,21 @@ Json parse_unique(const std::string& text) {
   return data;
 }
 
+// _field_name(): quoted as repr() does, cut after 80 characters.
+std::string field_name(const std::string& key) {
+  if (code_points(key) <= 80) return pyfmt::str_repr(key);
+  std::size_t end = 0, chars = 0;
+  while (end < key.size() && (chars < 80 || (static_cast<unsigned char>(key[end]) & 0xC0) == 0x80)) {
+    if ((static_cast<unsigned char>(key[end]) & 0xC0) != 0x80) ++chars;
+    ++end;
+  }
+  return pyfmt::str_repr(key.substr(0, end)) + "...";
+}
+
 void check_unknown_fields(const Json& data) {
   std::vector<std::string> unknown;
   for (const auto& [key, value] : data.items())
-    if (!std::binary_search(known_fields().begin(), known_fields().end(), key)) unknown.push_back(pyfmt::str_repr(key));
+    if (!std::binary_search(known_fields().begin(), known_fields().end(), key)) unknown.push_back(field_name(key));
   if (unknown.empty()) return;
   std::sort(unknown.begin(), unknown.end());
   std::string shown;
@@ -290,8 +301,10 @@ Contract validate(const Json& d) {
   }
   if (const Json opset = field(d, "opset", nullptr); !opset.is_null()) c.opset = static_cast<int>(check_int(opset, "opset"));
   const Json versions = field(d, "versions", Json::object());
-  if (!versions.is_object() || versions.size() > kMaxItems)
+  if (!versions.is_object())
     throw invalid("versions must be an object of package names to version strings, got " + show(versions));
+  if (versions.size() > kMaxItems)
+    throw invalid("versions has " + std::to_string(versions.size()) + " entries (at most 4096)");
   for (const auto& [package, version] : versions.items()) {
     check_str(Json(package), "a package name in versions");
     check_str(version, "versions." + package);
