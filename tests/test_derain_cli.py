@@ -496,3 +496,23 @@ def test_input_overwrite_checks_grow_linearly_with_the_inputs(tmp_path, blur_mod
     r = _derain(d, "-o", tmp_path / "out", "-m", blur_model, "-q")
     assert r.exit_code == 0, r.output
     assert calls[0] < 20 * 60, calls[0]  # comparing every output with every input took 60 * 60 * 2
+
+
+def test_video_outputs_respect_the_umask(tmp_path, blur_model):
+    av = pytest.importorskip("av")
+    src = tmp_path / "clip.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 32, 24, "yuv420p"
+        for i in range(3):
+            for p in s.encode(av.VideoFrame.from_ndarray(_rgb(24, 32, seed=i), "rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    old = os.umask(0o022)
+    try:
+        r = _derain(src, "-o", tmp_path / "o", "-m", blur_model, "-q")
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "o" / "clip.mp4").stat().st_mode & 0o777 == 0o644
