@@ -19,12 +19,15 @@ What it does:
    being written; rerun to completion.
 4. Verifies that every input has exactly one output in B, that every output decodes, that every
    image equals run A's bit for bit and every video frame matches within ``--video-tolerance``,
-   and counts the temporary files the kills left behind (hidden ``.edgederain-*`` names, never an
-   output name: outputs are written to a temporary file and renamed).
+   and lists any temporary file still there after the resume (a killed run leaves its hidden
+   ``.edgederain-*`` file, never a partial file under an output name, since outputs are written
+   to a temporary file and renamed; the next run removes such leftovers).
 
-Model: the packaged INT8 file (``edgederain/weights/derain_int8.onnx``) unless ``--model``. On a
-2-core machine shared with training it ran about 110 ms per 96x128 frame with one niced thread
-(360 ms at 160x240), hence the default size: the whole soak takes about 10 minutes.
+Model: the packaged INT8 file (``edgederain/weights/derain_int8.onnx``) unless ``--model``. On the
+2-core development machine, shared with a training job, ``edgederain bench`` gave about 110 ms per
+96x128 frame with one niced thread (360 ms at 160x240), hence the default size. Measured there
+(``benchmarks/results/soak_derain.json``, load average 4-5 on 2 cores): run A 692 s for 2000
+frames and the 300-frame video (3.35 images/s), the kill-and-resume runs 740 s, 25 minutes in all.
 """
 
 from __future__ import annotations
@@ -363,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def soak(args, work: Path, size: tuple[int, int]) -> dict:
     t0 = time.monotonic()
+    host = machine()  # now, for the load average at the start
     frames_dir, video = work / "frames", work / "drive.mp4"
     reuse = args.reuse_inputs and frames_dir.is_dir() and len(list(frames_dir.iterdir())) == args.frames
     for old in ("A", "B"):
@@ -415,7 +419,7 @@ def soak(args, work: Path, size: tuple[int, int]) -> dict:
             "temporaries_left_by_kills": temporaries,
             "verification": check,
         },
-        "machine": machine(), "versions": versions(), "nice": 15, "ort_threads": 1,
+        "machine": host, "versions": versions(), "nice": 15, "ort_threads": 1,
         "load_average_end": os.getloadavg(), "total_s": time.monotonic() - t0,
     }
 
