@@ -13,7 +13,7 @@ import pytest
 from edgederain.contract import IOContract
 from edgederain.io import read_rgb
 from edgederain.metrics import psnr
-from edgederain.weights import PRECISIONS, checkpoint_file, model_file
+from edgederain.weights import MODEL_NAMES, PRECISIONS, WEIGHTS_DIR, checkpoint_file, model_file
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,28 +27,57 @@ socket.create_connection = _refuse
 """
 
 
+@pytest.mark.parametrize("name", MODEL_NAMES)
 @pytest.mark.parametrize("precision", PRECISIONS)
-def test_packaged_models_carry_their_contract_and_provenance(precision):
+def test_packaged_models_carry_their_contract_and_provenance(precision, name):
     import onnxruntime as ort
 
     from edgederain.train.checkpoint import sha256_of
 
-    sess = ort.InferenceSession(str(model_file(precision)), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(model_file(precision, name)), providers=["CPUExecutionProvider"])
     contract = IOContract.from_metadata(sess.get_modelmeta().custom_metadata_map)
     assert contract.precision == precision
     assert contract.variant == "single" and contract.model_config["widths"] == [32, 64, 128, 256]
-    assert contract.checkpoint_sha256 == sha256_of(checkpoint_file())
+    assert contract.checkpoint_sha256 == sha256_of(checkpoint_file(name))
     gates = [g for g in (contract.parity or {}).values() if isinstance(g, dict) and "passed" in g]
     assert gates and all(g["passed"] for g in gates)
-    assert model_file(precision).stat().st_size < 15_000_000
+    assert model_file(precision, name).stat().st_size < 15_000_000
 
 
-def test_packaged_checkpoint_rebuilds_the_network():
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_packaged_checkpoint_rebuilds_the_network(name):
     from edgederain.train.checkpoint import load_derain_model
 
-    model, data = load_derain_model(checkpoint_file())
+    model, data = load_derain_model(checkpoint_file(name))
     assert data["kind"] == "derain" and model.config.variant == "single"
     assert "optimizer" not in data  # network only: small enough to ship
+
+
+def test_the_default_ships_its_rain_autoencoder_and_light_says_it_does_not():
+    from edgederain.errors import ModelNotFoundError
+    from edgederain.train.checkpoint import load_autoencoder
+    from edgederain.weights import autoencoder_file
+
+    ae, data = load_autoencoder(autoencoder_file())
+    assert data["kind"] == "autoencoder" and "optimizer" not in data
+    with pytest.raises(ModelNotFoundError, match="w_embedding"):
+        autoencoder_file("light")
+
+
+def test_models_are_chosen_by_name_or_path(tmp_path, monkeypatch):
+    from edgederain.errors import ModelNotFoundError
+    from edgederain.runtime import SessionConfig
+    from edgederain.runtime.default_model import resolve_model
+
+    assert resolve_model(None) == model_file("fp32") == WEIGHTS_DIR / "derain_fp32.onnx"
+    assert resolve_model("light") == WEIGHTS_DIR / "light" / "derain_fp32.onnx"
+    assert resolve_model("default", SessionConfig.for_provider("cuda")).name == "derain_fp16.onnx"
+    assert resolve_model(Path("some/model.onnx")) == Path("some/model.onnx")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "light").write_bytes(b"")  # a file of that name wins over the packaged model
+    assert resolve_model("light") == Path("light")
+    with pytest.raises(ModelNotFoundError, match="all-weather"):
+        model_file("fp32", "heavy")
 
 
 def test_installed_package_derains_a_rain100l_image_offline(tmp_path, rain100l_dir):
@@ -56,7 +85,8 @@ def test_installed_package_derains_a_rain100l_image_offline(tmp_path, rain100l_d
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
            "--no-build-isolation", "--target", str(site), str(REPO)]
     subprocess.run(pip, check=True, capture_output=True, timeout=600, cwd=tmp_path)
-    assert (site / "edgederain" / "weights" / "derain_fp32.onnx").is_file()
+    for rel in ("derain_fp32.onnx", "autoencoder.pt", "light/derain_fp32.onnx", "light/MODEL_CARD.md"):
+        assert (site / "edgederain" / "weights" / rel).is_file(), rel
 
     rainy = rain100l_dir / "rainy" / "1.png"
     out = tmp_path / "out"
