@@ -263,10 +263,25 @@ def write_image(
         raise ImageWriteError(f"{p}: output folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise ImageWriteError(f"{p}: output folder {folder} is not writable")
+    tmp = ""  # named before it is created, so an interrupt at any point leaves no temporary behind
     try:
-        tmp = str(temporary_file(folder, p.suffix))
+        for _ in range(100):
+            tmp = str(_temporary_name(folder, p.suffix))
+            try:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                break
+            except FileExistsError:
+                tmp = ""
+        else:
+            raise FileExistsError(f"{folder}: could not create a temporary file")
     except OSError as exc:
-        raise ImageWriteError(f"{p}: output folder {folder} is not writable ({exc.strerror})") from None
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ImageWriteError(f"{p}: output folder {folder} is not writable ({exc.strerror or exc})") from None
+    except BaseException:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     try:
         fmt = Image.registered_extensions()[p.suffix.lower()]
         kwargs = {"quality": jpeg_quality} if fmt == "JPEG" else {}
@@ -290,6 +305,10 @@ def _host_tag() -> str:
     return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
+def _temporary_name(folder: Path, suffix: str) -> Path:
+    return folder / f"{_TEMP_PREFIX}{_host_tag()}-{os.getpid()}-{secrets.token_hex(6)}{suffix}"
+
+
 def temporary_file(folder: Path, suffix: str) -> Path:
     """Create an empty, uniquely named hidden file in ``folder`` for an atomic write.
 
@@ -299,7 +318,7 @@ def temporary_file(folder: Path, suffix: str) -> Path:
     :func:`remove_stale_temporaries` can tell a killed writer's leftovers from live ones.
     """
     for _ in range(100):
-        path = folder / f"{_TEMP_PREFIX}{_host_tag()}-{os.getpid()}-{secrets.token_hex(6)}{suffix}"
+        path = _temporary_name(folder, suffix)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
