@@ -27,9 +27,14 @@ Note:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
 from edgederain.errors import ConfigError
+from edgederain.train.rain_config import RainConfig, StreakLayer
 from edgederain.train.rain_layers import SeedLayer
-from edgederain.train.synth import RainConfig, RainMixture, StreakLayer
 
 _MEDIUM_LAYERS = (
     StreakLayer(density=6.0, length=(10, 24), width=(0.55, 0.7), intensity=(0.05, 0.15)),
@@ -137,4 +142,68 @@ def get_rain_preset(name: str) -> RainConfig | RainMixture:
     raise ConfigError(f"unknown rain preset {name!r}; choose one of {list(RAIN_NAMES)}")
 
 
-__all__ = ["MIXTURES", "PRESETS", "RAIN_NAMES", "get_rain_preset"]
+@dataclass(frozen=True)
+class RainMixture:
+    """Per-image choice among rain presets: ``components`` are (name, weight, RainConfig)."""
+
+    components: tuple[tuple[str, float, RainConfig], ...]
+
+    def __post_init__(self) -> None:
+        if not self.components:
+            raise ConfigError("a rain mixture needs at least one component")
+        if any(w < 0 for _, w, _ in self.components) or sum(w for _, w, _ in self.components) <= 0:
+            raise ConfigError(f"mixture weights must be >= 0 with a positive sum, got {self.weights}")
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {name: float(w) for name, w, _ in self.components}
+
+    def pick(self, rng: np.random.Generator) -> RainConfig:
+        w = np.array([c[1] for c in self.components], dtype=np.float64)
+        return self.components[int(rng.choice(len(w), p=w / w.sum()))][2]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mixture": [{"name": n, "weight": w, "rain": c.to_dict()} for n, w, c in self.components]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RainMixture":
+        """``{"mixture": {"light": 0.3, ...}}`` (preset names) or the list form of :meth:`to_dict`."""
+        if set(data) != {"mixture"}:
+            raise ConfigError(f"a rain mixture is {{'mixture': ...}} alone, got keys {sorted(data)}")
+        spec = data["mixture"]
+        items: list[tuple[str, float, RainConfig]] = []
+        if isinstance(spec, dict):
+            for name, weight in spec.items():
+                cfg = get_rain_preset(name)
+                if isinstance(cfg, RainMixture):
+                    raise ConfigError(f"mixture component {name!r} is itself a mixture")
+                items.append((name, _weight(name, weight), cfg))
+        elif isinstance(spec, (list, tuple)):
+            for entry in spec:
+                if not isinstance(entry, dict) or set(entry) != {"name", "weight", "rain"}:
+                    raise ConfigError(f"mixture entries are {{name, weight, rain}} tables, got {entry!r}")
+                items.append((str(entry["name"]), _weight(entry["name"], entry["weight"]),
+                              RainConfig.from_dict(dict(entry["rain"]))))
+        else:
+            raise ConfigError(f"mixture must map preset names to weights, got {spec!r}")
+        return cls(tuple(items))
+
+
+def _weight(name: Any, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"mixture weight of {name!r} must be a number, got {value!r}")
+    return float(value)
+
+
+def rain_from_spec(spec: "str | dict | RainConfig | RainMixture") -> "RainConfig | RainMixture":
+    """A preset or mixture name, a RainConfig dict, a mixture dict, or a config object."""
+    if isinstance(spec, (RainConfig, RainMixture)):
+        return spec
+    if isinstance(spec, str):
+        return get_rain_preset(spec)
+    if isinstance(spec, dict):
+        return RainMixture.from_dict(spec) if "mixture" in spec else RainConfig.from_dict(dict(spec))
+    raise ConfigError(f"rain must be a preset name or a table, got {spec!r}")
+
+
+__all__ = ["MIXTURES", "PRESETS", "RAIN_NAMES", "RainMixture", "get_rain_preset", "rain_from_spec"]

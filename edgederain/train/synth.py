@@ -46,188 +46,23 @@ Note:
     photos give unlimited pairs. Splash, drop refraction and lens drops are not modelled.
 """
 
+
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
+from edgederain.train.rain_config import RainConfig, StreakLayer
 from edgederain.train.rain_layers import (
-    SeedLayer,
-    as_range,
     camera_effects,
     gaussian_kernel,
     render_seed_layer,
     separable_blur,
     transmission_map,
 )
-
-Range = tuple[float, float]
-
-
-def _range(name: str, value: Any, *, low: float = 0.0) -> Range:
-    return as_range(name, value, low=low)
-
-
-@dataclass(frozen=True)
-class StreakLayer:
-    """One depth plane of streaks; ranges are [low, high], drawn uniformly per streak."""
-
-    density: float  # streaks per 1000 pixels
-    length: Range  # pixels
-    width: Range  # Gaussian sigma of the cross-section, pixels (one draw per layer per image)
-    intensity: Range  # peak brightness added, [0, 1] scale
-
-    def __post_init__(self) -> None:
-        if self.density < 0:
-            raise ConfigError(f"density must be >= 0, got {self.density}")
-        object.__setattr__(self, "length", _range("length", self.length, low=1.0))
-        object.__setattr__(self, "width", _range("width", self.width, low=0.3))
-        object.__setattr__(self, "intensity", _range("intensity", self.intensity))
-
-
-@dataclass(frozen=True)
-class RainConfig:
-    """A rain preset: streak layers plus per-image angle, direction and strength draws."""
-
-    layers: tuple[StreakLayer, ...]
-    angle: Range = (-30.0, 30.0)  # base angle range, degrees from vertical
-    angle_jitter: float = 3.0  # per-streak std, degrees
-    directions: tuple[int, int] = (1, 1)  # number of directions per image, [low, high]
-    direction_spread: float = 25.0  # std of extra directions around the base angle, degrees
-    density_scale: Range = (1.0, 1.0)  # per-image multiplier of every layer's density
-    intensity_scale: Range = (1.0, 1.0)  # per-image multiplier of every streak's intensity
-    length_scale: Range = (1.0, 1.0)  # per-image multiplier of every streak's length
-    veil: Range = (0.0, 0.0)  # screen-blend veil strength a
-    veil_scale: float = 64.0  # veil feature size, pixels
-    # rain engine v2 (edgederain.train.rain_layers)
-    seed_layers: tuple[SeedLayer, ...] = ()  # noise-seeded, motion-blurred streak layers
-    transmission: Range = (1.0, 1.0)  # mean transmission t of the veil O = t (B + S) + (1 - t) A
-    airlight: Range = (0.8, 1.0)  # atmospheric light A (grey, slightly tinted per image)
-    noise: Range = (0.0, 0.0)  # sensor noise standard deviation, [0, 1] scale
-    noise_prob: float = 0.0
-    jpeg_quality: Range = (60.0, 95.0)
-    jpeg_prob: float = 0.0
-    exposure: Range = (1.0, 1.0)  # gain of the whole scene (clean and rainy), applied by datasets
-    downscale: Range = (1.0, 1.0)  # the whole pair rendered this much larger, then downscaled
-
-    def __post_init__(self) -> None:
-        layers = tuple(
-            layer if isinstance(layer, StreakLayer) else StreakLayer(**layer) for layer in self.layers
-        )
-        seeds = tuple(layer if isinstance(layer, SeedLayer) else SeedLayer(**layer) for layer in self.seed_layers)
-        if not layers and not seeds:
-            raise ConfigError("a rain config needs at least one streak layer or seed layer")
-        object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "seed_layers", seeds)
-        for name, low, high in (("transmission", 0.05, 1.0), ("airlight", 0.0, 1.0), ("noise", 0.0, 0.2),
-                                ("jpeg_quality", 5.0, 100.0), ("exposure", 0.2, 3.0), ("downscale", 1.0, 4.0)):
-            object.__setattr__(self, name, as_range(name, getattr(self, name), low=low, high=high))
-        for name in ("noise_prob", "jpeg_prob"):
-            if not 0.0 <= float(getattr(self, name)) <= 1.0:
-                raise ConfigError(f"{name} must be a probability in [0, 1], got {getattr(self, name)!r}")
-        object.__setattr__(self, "angle", _range("angle", self.angle, low=-90.0))
-        lo, hi = (int(v) for v in self.directions)
-        if not 1 <= lo <= hi:
-            raise ConfigError(f"directions must be [low, high] with 1 <= low <= high, got {self.directions}")
-        object.__setattr__(self, "directions", (lo, hi))
-        for name in ("density_scale", "intensity_scale", "length_scale", "veil"):
-            object.__setattr__(self, name, _range(name, getattr(self, name)))
-        if self.veil[1] > 1.0:
-            raise ConfigError(f"veil strength must be <= 1, got {self.veil}")
-        if self.angle_jitter < 0 or self.direction_spread < 0 or self.veil_scale <= 0:
-            raise ConfigError("angle_jitter and direction_spread must be >= 0, veil_scale > 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RainConfig":
-        check_known_keys(cls, data, what="rain config")
-        for key, kind in (("layers", StreakLayer), ("seed_layers", SeedLayer)):
-            known = {f.name for f in dataclasses.fields(kind)}
-            for layer in data.get(key, ()):
-                if not isinstance(layer, dict):
-                    raise ConfigError(f"{key} entries must be tables of {sorted(known)}, got {layer!r}")
-                if set(layer) - known:
-                    raise ConfigError(f"unknown {key} keys {sorted(set(layer) - known)}")
-        return cls(**data)
-
-    def pick(self, rng: np.random.Generator) -> "RainConfig":
-        """The preset to render one image with (a mixture draws one; a preset is itself)."""
-        return self
-
-
-@dataclass(frozen=True)
-class RainMixture:
-    """Per-image choice among rain presets: ``components`` are (name, weight, RainConfig)."""
-
-    components: tuple[tuple[str, float, RainConfig], ...]
-
-    def __post_init__(self) -> None:
-        if not self.components:
-            raise ConfigError("a rain mixture needs at least one component")
-        if any(w < 0 for _, w, _ in self.components) or sum(w for _, w, _ in self.components) <= 0:
-            raise ConfigError(f"mixture weights must be >= 0 with a positive sum, got {self.weights}")
-
-    @property
-    def weights(self) -> dict[str, float]:
-        return {name: float(w) for name, w, _ in self.components}
-
-    def pick(self, rng: np.random.Generator) -> RainConfig:
-        w = np.array([c[1] for c in self.components], dtype=np.float64)
-        return self.components[int(rng.choice(len(w), p=w / w.sum()))][2]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"mixture": [{"name": n, "weight": w, "rain": c.to_dict()} for n, w, c in self.components]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RainMixture":
-        """``{"mixture": {"light": 0.3, ...}}`` (preset names) or the list form of :meth:`to_dict`."""
-        from edgederain.train.rain_presets import get_rain_preset
-
-        if set(data) != {"mixture"}:
-            raise ConfigError(f"a rain mixture is {{'mixture': ...}} alone, got keys {sorted(data)}")
-        spec = data["mixture"]
-        items: list[tuple[str, float, RainConfig]] = []
-        if isinstance(spec, dict):
-            for name, weight in spec.items():
-                cfg = get_rain_preset(name)
-                if isinstance(cfg, RainMixture):
-                    raise ConfigError(f"mixture component {name!r} is itself a mixture")
-                items.append((name, _weight(name, weight), cfg))
-        elif isinstance(spec, (list, tuple)):
-            for entry in spec:
-                if not isinstance(entry, dict) or set(entry) != {"name", "weight", "rain"}:
-                    raise ConfigError(f"mixture entries are {{name, weight, rain}} tables, got {entry!r}")
-                items.append((str(entry["name"]), _weight(entry["name"], entry["weight"]),
-                              RainConfig.from_dict(dict(entry["rain"]))))
-        else:
-            raise ConfigError(f"mixture must map preset names to weights, got {spec!r}")
-        return cls(tuple(items))
-
-
-def _weight(name: Any, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"mixture weight of {name!r} must be a number, got {value!r}")
-    return float(value)
-
-
-def rain_from_spec(spec: "str | dict | RainConfig | RainMixture") -> "RainConfig | RainMixture":
-    """A preset or mixture name, a RainConfig dict, a mixture dict, or a config object."""
-    from edgederain.train.rain_presets import get_rain_preset
-
-    if isinstance(spec, (RainConfig, RainMixture)):
-        return spec
-    if isinstance(spec, str):
-        return get_rain_preset(spec)
-    if isinstance(spec, dict):
-        return RainMixture.from_dict(spec) if "mixture" in spec else RainConfig.from_dict(dict(spec))
-    raise ConfigError(f"rain must be a preset name or a table, got {spec!r}")
+from edgederain.train.rain_presets import PRESETS, RainMixture, get_rain_preset, rain_from_spec
 
 
 @dataclass
@@ -363,22 +198,8 @@ def add_rain(
     return out
 
 
-def get_rain_preset(name: str) -> "RainConfig | RainMixture":
-    """The named preset or mixture (see :mod:`edgederain.train.rain_presets`)."""
-    from edgederain.train.rain_presets import get_rain_preset as _get
-
-    return _get(name)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "PRESETS":  # the preset table lives in rain_presets; kept here for older imports
-        from edgederain.train.rain_presets import PRESETS
-
-        return PRESETS
-    raise AttributeError(name)
-
-
 __all__ = [
+    "PRESETS",
     "RainConfig",
     "RainMixture",
     "StreakLayer",
