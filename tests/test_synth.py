@@ -15,7 +15,8 @@ from edgederain.train.rain_layers import SeedLayer, line_kernel
 from edgederain.train.rain_presets import MIXTURES, PRESETS, get_rain_preset
 from edgederain.train.synth import RainConfig, RainMixture, StreakLayer, add_rain, brightens_only, render_rain
 
-BRIGHTENING = sorted(name for name, cfg in PRESETS.items() if brightens_only(cfg))
+# clear adds nothing at all, so it neither brightens nor differs
+BRIGHTENING = sorted(n for n, cfg in PRESETS.items() if brightens_only(cfg) and n != "clear")
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +44,17 @@ def test_rain_only_brightens_and_stays_in_range(clean: np.ndarray, preset: str) 
         assert np.array_equal(rainy[:20], clean[:20])  # already white stays white
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS) + sorted(MIXTURES))
+@pytest.mark.parametrize("preset", sorted(set(PRESETS) - {"clear"}) + sorted(MIXTURES))
 def test_same_seed_same_rain_other_seed_other_rain(clean: np.ndarray, preset: str) -> None:
     a = add_rain(clean, config=preset, rng=7)
     assert np.array_equal(a, add_rain(clean, config=preset, rng=np.random.default_rng(7)))
     assert not np.array_equal(a, add_rain(clean, config=preset, rng=8))
+
+
+def test_clear_preset_leaves_the_image_unchanged(clean: np.ndarray) -> None:
+    for seed in range(4):
+        assert np.array_equal(add_rain(clean, config="clear", rng=seed), clean)
+    assert 0 < MIXTURES["all-weather"]["clear"] < 0.1  # a small share of rain-free pairs
 
 
 def test_rain_is_grey_and_streaky(clean: np.ndarray) -> None:

@@ -124,10 +124,17 @@ PRESETS: dict[str, RainConfig] = {
         exposure=(0.7, 1.15),
         downscale=(1.0, 2.0),
     ),
+    # No rain at all: the rainy image is the clean one. A share of these pairs teaches the network to
+    # leave rain-free frames (and rain-free regions) alone instead of "deraining" texture away.
+    "clear": RainConfig(
+        layers=(StreakLayer(density=1.0, length=(10, 20), width=(0.5, 0.7), intensity=(0.1, 0.3)),),
+        density_scale=(0.0, 0.0),
+    ),
 }
 
 MIXTURES: dict[str, dict[str, float]] = {
-    "all-weather": {"light": 0.30, "medium": 0.15, "heavy": 0.30, "storm": 0.10, "camera": 0.15},
+    "all-weather": {"light": 0.28, "medium": 0.13, "heavy": 0.30, "storm": 0.10, "camera": 0.13,
+                    "clear": 0.06},
 }
 
 RAIN_NAMES: tuple[str, ...] = tuple(PRESETS) + tuple(MIXTURES)
