@@ -197,3 +197,30 @@ def test_cli_quantize_gate_failure_exits_1(tmp_path, monkeypatch):
     assert out.exit_code == 1, out.output
     assert "FAIL: gate int8_vs_fp32 failed: PSNR" in out.output and "< 1000.0 dB" in out.output
     assert not (tmp_path / "q.onnx").exists()
+
+
+def _prenet_pairs(root, count):
+    """PReNet layout: rain-N.png and norain-N.png in one folder."""
+    paired = write_pairs(root / "src", count, size=(48, 60))
+    root.mkdir(exist_ok=True)
+    for i, p in enumerate(sorted((paired / "rainy").iterdir()), start=1):
+        p.rename(root / f"rain-{i}.png")
+        (paired / "clean" / p.name).rename(root / f"norain-{i}.png")
+    return root
+
+
+def test_verify_on_a_prenet_folder_checks_ground_truth(tmp_path):
+    path, _ = tiny_fp32()
+    data = _prenet_pairs(tmp_path / "prenet", 2)
+    out = runner.invoke(app, ["verify", str(path), "--reference", str(checkpoint("tiny")), "--data", str(data)])
+    assert out.exit_code == 0, out.output
+    assert "on 2 frames" in out.output and "vs ground truth" in out.output
+
+
+def test_verify_with_a_missing_clean_partner_exits_2_naming_it(tmp_path):
+    path, _ = tiny_fp32()
+    data = _prenet_pairs(tmp_path / "prenet", 2)
+    (data / "norain-2.png").unlink()
+    out = runner.invoke(app, ["verify", str(path), "--reference", str(checkpoint("tiny")), "--data", str(data)])
+    assert out.exit_code == 2, out.output
+    assert "rain-2.png: no clean partner" in out.output and "norain-2.png" in out.output

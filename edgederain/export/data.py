@@ -1,9 +1,12 @@
 """Frames for verification: a folder of images, or a paired set with ground truth (numpy only).
 
-A paired folder holds the rainy inputs and the clean targets side by side, as Rain100L does
-(``rainy/`` + ``clean/``; also ``rain/`` + ``norain/`` and ``input/`` + ``target/``), matched by
-file name. Any other folder is read as plain images without ground truth. Inputs go through the
-runtime's preprocessing (:func:`edgederain.runtime.preprocess.to_model_input`).
+A paired folder is any layout :func:`edgederain.train.pairs.find_pairs` finds on its own
+(``rainy/`` + ``clean/`` as Rain100L, ``rain/`` + ``norain/``, ``input/`` + ``target/``,
+``inputcrop/`` + ``cleancrop/``, or PReNet's ``rain-N.png`` + ``norain-N.png`` in one folder),
+paired by the same rules as training and evaluation; a rainy file without its clean partner is
+an error, never a frame without ground truth. Any other folder is read as plain images without
+ground truth. Inputs go through the runtime's preprocessing
+(:func:`edgederain.runtime.preprocess.to_model_input`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgederain.errors import ImageReadError, VerificationError
-
-PAIR_LAYOUTS: tuple[tuple[str, str], ...] = (("rainy", "clean"), ("rain", "norain"), ("input", "target"))
+from edgederain.errors import DatasetError, ImageReadError, VerificationError
 
 
 @dataclass(frozen=True)
@@ -28,40 +29,27 @@ class EvalFrame:
     target: np.ndarray | None
 
 
-def _pairs(root: Path) -> list[tuple[Path, Path | None]] | None:
-    from edgederain.io import list_images
-
-    for rain_dir, clean_dir in PAIR_LAYOUTS:
-        if (root / rain_dir).is_dir() and (root / clean_dir).is_dir():
-            clean = {p.name: p for p in list_images(root / clean_dir)}
-            return [(p, clean.get(p.name)) for p in list_images(root / rain_dir)]
-    return None
-
-
 def load_eval_frames(folder: str | os.PathLike, *, limit: int | None = None) -> list[EvalFrame]:
     """Verification frames from ``folder`` (first ``limit`` in natural order)."""
-    from edgederain.io import list_images, read_image
+    from edgederain.io import list_images, read_rgb
     from edgederain.runtime.preprocess import to_model_input
+    from edgederain.train.pairs import detect_layout, find_pairs, load_pair
 
     root = Path(folder)
     if not root.is_dir():
         raise VerificationError(f"{root}: data folder not found; pass a folder of images or pairs")
-    pairs = _pairs(root)
-    if pairs is None:
-        pairs = [(p, None) for p in list_images(root)]
-    if not pairs:
-        raise VerificationError(f"{root}: no images found (.png, .jpg, .bmp, .tif)")
-    frames = []
     try:
-        for rainy, clean in pairs[:limit]:
-            x, _ = to_model_input(read_image(rainy).rgb, min_size=8)
-            target = read_image(clean).rgb if clean is not None else None
-            if target is not None and target.shape[:2] != x.shape[2:]:
-                raise VerificationError(f"{clean}: size {target.shape[:2]} differs from {rainy}")
-            frames.append(EvalFrame(rainy.name, x, target))
+        if detect_layout(root) is None:
+            images = [(p, read_rgb(p), None) for p in list_images(root)[:limit]]
+        else:
+            images = [(p.rainy, *load_pair(p)) for p in find_pairs(root)[:limit]]
+    except DatasetError as exc:
+        raise VerificationError(str(exc)) from None
     except ImageReadError as exc:
         raise VerificationError(f"unreadable verification image: {exc}") from None
-    return frames
+    if not images:
+        raise VerificationError(f"{root}: no images found (.png, .jpg, .bmp, .tif)")
+    return [EvalFrame(path.name, to_model_input(rgb, min_size=8)[0], target) for path, rgb, target in images]
 
 
 def has_targets(frames: list[EvalFrame]) -> bool:

@@ -92,17 +92,22 @@ def _prenet_pairs(folder: Path) -> list[Pair]:
     return pairs
 
 
-def _detect(root: Path) -> tuple[str, tuple[Path, Path] | None]:
+def _paired_dirs(root: Path) -> tuple[Path, Path] | None:
     for rainy, clean in FOLDER_PAIRS:
         if (root / rainy).is_dir() and (root / clean).is_dir():
-            return "folders", (root / rainy, root / clean)
-    if any(p.stem.lower().startswith("rain-") for p in list_images(root)):
-        return "prenet", None
-    names = ", ".join(f"{a}/+{b}/" for a, b in FOLDER_PAIRS)
-    raise DatasetError(
-        f"{root}: no paired layout found; expected sub-folders {names}, or rain-N/norain-N files "
-        "in one folder, or pass layout='side-by-side' for clean|rainy halves in one image"
-    )
+            return root / rainy, root / clean
+    return None
+
+
+def detect_layout(root: str | os.PathLike) -> str | None:
+    """The layout ``"auto"`` picks for ``root`` (``"folders"`` or ``"prenet"``), or None when
+    ``root`` holds neither (a plain folder of images, or no folder at all)."""
+    base = Path(root)
+    if _paired_dirs(base) is not None:
+        return "folders"
+    if base.is_dir() and any(p.stem.lower().startswith("rain-") for p in list_images(base)):
+        return "prenet"
+    return None
 
 
 def find_pairs(root: str | os.PathLike, *, layout: Layout = "auto", clean_side: Side = "left") -> list[Pair]:
@@ -117,12 +122,17 @@ def find_pairs(root: str | os.PathLike, *, layout: Layout = "auto", clean_side: 
             raise DatasetError(f"clean_side must be 'left' or 'right', got {clean_side!r}")
         pairs = [Pair(p, p, clean_side) for p in list_images(base)]
     else:
-        found, dirs = _detect(base) if layout == "auto" else (layout, None)
+        found = detect_layout(base) if layout == "auto" else layout
+        if found is None:
+            names = ", ".join(f"{a}/+{b}/" for a, b in FOLDER_PAIRS)
+            raise DatasetError(
+                f"{base}: no paired layout found; expected sub-folders {names}, or rain-N/norain-N "
+                "files in one folder, or pass layout='side-by-side' for clean|rainy halves in one image"
+            )
         if found == "folders":
+            dirs = _paired_dirs(base)
             if dirs is None:
-                dirs = _detect(base)[1]
-                if dirs is None:
-                    raise DatasetError(f"{base}: no rainy/clean sub-folders found")
+                raise DatasetError(f"{base}: no rainy/clean sub-folders found")
             pairs = _match_folders(*dirs)
         else:
             pairs = _prenet_pairs(base)
@@ -157,4 +167,4 @@ def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     return rainy, clean
 
 
-__all__ = ["FOLDER_PAIRS", "LAYOUTS", "Layout", "Pair", "Side", "find_pairs", "load_pair"]
+__all__ = ["FOLDER_PAIRS", "LAYOUTS", "Layout", "Pair", "Side", "detect_layout", "find_pairs", "load_pair"]
