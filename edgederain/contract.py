@@ -38,16 +38,14 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
+from edgederain.choices import PRECISIONS, Precision
 from edgederain.errors import ContractError
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
 METADATA_KEY = "edgederain.contract"
-
-Precision = Literal["fp32", "fp16", "int8"]
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 
 MAX_JSON_CHARS = 1 << 20  # the packaged contracts are about 3 KB
 MAX_DEPTH = 32  # levels of nested objects/arrays, the contract itself being level 1 (packaged: 4)

@@ -16,6 +16,7 @@ Only typer and the standard library are imported here.
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import shlex
 import sys
@@ -23,7 +24,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import typer
 
@@ -35,6 +36,15 @@ EXIT_INTERRUPTED = 130
 
 # Which extra brings a missing top-level module.
 _EXTRAS = {"torch": "train", "onnx": "export", "onnxsim": "export", "onnxruntime": "cpu", "av": "video"}
+
+
+def choice_enum(name: str, values: Iterable[str]) -> type[enum.Enum]:
+    """A ``str`` Enum with one member per value (named as the value), for a typer option's choices.
+
+    Build it from a tuple of :mod:`edgederain.choices`, so the command line offers exactly the
+    values the configuration accepts.
+    """
+    return enum.Enum(name, [(v, v) for v in values], type=str)
 
 
 @contextlib.contextmanager

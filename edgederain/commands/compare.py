@@ -9,16 +9,17 @@ unwritable, model or provider unusable), 130 Ctrl-C.
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from edgederain.commands.common import user_errors
+from edgederain.choices import DIFF_MODES
+from edgederain.commands.common import choice_enum, user_errors
 from edgederain.commands.runtime import (
     _FALLBACK,
     _MAX_PIXELS,
+    _MODEL_HELP,
     _PROVIDER,
     _THREADS,
     _TILE,
@@ -32,16 +33,13 @@ from edgederain.commands.runtime import (
     _session_config,
 )
 
-
-class DiffChoice(str, Enum):
-    abs = "abs"
-    signed = "signed"
+DiffChoice = choice_enum("DiffChoice", DIFF_MODES)
 
 
 def compare(
     inputs: List[str] = typer.Argument(..., help="Rainy image files, folders or glob patterns."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the sheets and reports (not an input folder)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Exported .onnx model, or a packaged one by name: all-weather (default) | light."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
     provider: ProviderChoice = _PROVIDER,
     threads: int = _THREADS,
     allow_fallback: bool = _FALLBACK,

@@ -9,41 +9,20 @@ verify alike; the message names the gate, the measured value and the threshold),
 
 from __future__ import annotations
 
-import enum
 import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from edgederain.commands.common import user_errors
+from edgederain import choices
+from edgederain.commands.common import choice_enum, user_errors
 
-
-class Fp16Converter(str, enum.Enum):
-    ort = "ort"
-    onnxconverter = "onnxconverter"
-
-
-class CalibMethod(str, enum.Enum):
-    minmax = "minmax"
-    entropy = "entropy"
-    percentile = "percentile"
-
-
-class Int8Scheme(str, enum.Enum):
-    u8s8 = "u8s8"
-    s8s8 = "s8s8"
-
-
-class Upsample(str, enum.Enum):
-    auto = "auto"
-    resize = "resize"
-    subpixel = "subpixel"
-
-
-class Exporter(str, enum.Enum):
-    dynamo = "dynamo"
-    torchscript = "torchscript"
+Fp16Converter = choice_enum("Fp16Converter", choices.FP16_BACKENDS)
+CalibMethod = choice_enum("CalibMethod", choices.CALIB_METHODS)
+Int8Scheme = choice_enum("Int8Scheme", choices.INT8_SCHEMES)
+Upsample = choice_enum("Upsample", choices.UPSAMPLE_CHOICES)
+Exporter = choice_enum("Exporter", choices.EXPORTERS)
 
 
 def _write_json(path: Optional[Path], data: dict) -> None:
@@ -144,7 +123,7 @@ def quantize(
     scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
     per_channel: bool = typer.Option(True, "--per-channel/--per-tensor", help="Weight scales."),
     keep_float: str = typer.Option("rlcn,io", help="Comma-separated node groups kept in float "
-                                   "(rlcn, io, stem, head, sigmoid, mspam, channel_attention)."),
+                                   f"({', '.join(choices.KEEP_GROUPS)})."),
     convs_only: bool = typer.Option(False, "--convs-only", help="Quantize only Conv nodes."),
     calib_frames: int = typer.Option(32, min=1, help="Calibration frames to use."),
     calib_crop: int = typer.Option(256, min=0, help="Centre-crop side for calibration frames (0: none)."),

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from edgederain.calibration.quantize import QuantizeConfig
+from edgederain.choices import (
+    EXPORTERS,
+    FP16_BACKENDS,
+    PRECISIONS,
+    UPSAMPLE_CHOICES,
+    UPSAMPLES,
+    Exporter,
+    Fp16Backend,
+    Precision,
+    Upsample,
+    UpsampleChoice,
+)
 from edgederain.errors import ExportError
 from edgederain.export.gates import Gates
-
-Precision = Literal["fp32", "fp16", "int8"]
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
-Exporter = Literal["dynamo", "torchscript"]
-Fp16Backend = Literal["ort", "onnxconverter"]
-Upsample = Literal["resize", "subpixel"]
-UPSAMPLES: tuple[str, ...] = ("resize", "subpixel")
-UpsampleChoice = Literal["auto", "resize", "subpixel"]
-UPSAMPLE_CHOICES: tuple[str, ...] = ("auto", *UPSAMPLES)
-
 
 @dataclass(frozen=True)
 class ExportConfig:
@@ -67,9 +68,9 @@ class ExportConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ExportError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.exporter not in ("dynamo", "torchscript"):
+        if self.exporter not in EXPORTERS:
             raise ExportError(f"exporter must be 'dynamo' or 'torchscript', got {self.exporter!r}")
-        if self.fp16_backend not in ("ort", "onnxconverter"):
+        if self.fp16_backend not in FP16_BACKENDS:
             raise ExportError(f"fp16_backend must be 'ort' or 'onnxconverter', got {self.fp16_backend!r}")
         if self.upsample not in UPSAMPLE_CHOICES:
             raise ExportError(f"upsample must be one of {UPSAMPLE_CHOICES}, got {self.upsample!r}")
@@ -109,3 +110,7 @@ def parse_size(text: str) -> tuple[int, int]:
     except ValueError:
         raise ExportError(f"size must look like HEIGHTxWIDTH (e.g. 320x480), got {text!r}") from None
     return h, w
+
+
+__all__ = ["PRECISIONS", "UPSAMPLES", "UPSAMPLE_CHOICES", "ExportConfig", "Exporter", "Fp16Backend",
+           "Precision", "Upsample", "UpsampleChoice", "parse_size"]

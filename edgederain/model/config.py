@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from edgederain.choices import VARIANTS, Variant
 from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
-
-Variant = Literal["single", "lstm"]
-VARIANTS: tuple[str, ...] = ("single", "lstm")
 
 
 @dataclass(frozen=True)

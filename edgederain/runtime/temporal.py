@@ -43,6 +43,7 @@ from edgederain.errors import ConfigError, MissingDependencyError
 
 Motion = Literal["mask", "flow"]
 MOTIONS: tuple[str, ...] = ("mask", "flow")
+DEFAULT_THRESHOLDS = {"mask": 0.05, "flow": 0.1}  # chosen on clips apart from benchmarks/video_flicker.py's
 
 
 @dataclass(frozen=True)
@@ -51,19 +52,21 @@ class TemporalConfig:
 
     ``strength``: weight of the previous output on a perfectly still pixel (0 turns blending off,
     below 1). ``threshold``: mean absolute difference of a block, on the [0, 1] scale, at which
-    the weight reaches 0. ``block``: block size of that test in pixels. ``fb_tolerance``: the
+    the weight reaches 0 (None: 0.05 for ``"mask"``, 0.1 for ``"flow"``). ``block``: block size of that test in pixels. ``fb_tolerance``: the
     forward-backward error in pixels above which flow is not trusted (``"flow"`` only).
     """
 
     motion: Motion = "mask"
     strength: float = 0.5
-    threshold: float = 0.04
+    threshold: float | None = None
     block: int = 8
-    fb_tolerance: float = 1.0
+    fb_tolerance: float = 2.0
 
     def __post_init__(self) -> None:
         if self.motion not in MOTIONS:
             raise ConfigError(f"temporal motion must be one of {', '.join(MOTIONS)}, got {self.motion!r}")
+        if self.threshold is None:  # unaligned blocks need a tighter test than flow-aligned ones
+            object.__setattr__(self, "threshold", DEFAULT_THRESHOLDS[self.motion])
         if not 0.0 <= self.strength < 1.0:
             raise ConfigError(f"temporal strength must be in [0, 1), got {self.strength}")
         if not self.threshold > 0:

@@ -23,16 +23,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
 import numpy as np
 
+from edgederain.choices import LAYOUTS, SIDES, Layout, Side
 from edgederain.errors import DatasetError, ImageReadError
 from edgederain.io import list_images, read_rgb
 
-Layout = Literal["auto", "folders", "prenet", "side-by-side"]
-Side = Literal["left", "right"]
-LAYOUTS: tuple[str, ...] = ("auto", "folders", "prenet", "side-by-side")
 FOLDER_PAIRS: tuple[tuple[str, str], ...] = (
     ("rain", "norain"),
     ("rainy", "clean"),
@@ -118,7 +114,7 @@ def find_pairs(root: str | os.PathLike, *, layout: Layout = "auto", clean_side: 
     if not base.is_dir():
         raise DatasetError(f"{base}: dataset folder not found")
     if layout == "side-by-side":
-        if clean_side not in ("left", "right"):
+        if clean_side not in SIDES:
             raise DatasetError(f"clean_side must be 'left' or 'right', got {clean_side!r}")
         pairs = [Pair(p, p, clean_side) for p in list_images(base)]
     else:

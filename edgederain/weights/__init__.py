@@ -22,13 +22,10 @@ the real-rain photos) and exported with ``scripts/build_default_model.sh``. File
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
+from edgederain.choices import PRECISIONS, Precision
 from edgederain.errors import ModelNotFoundError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
-Precision = Literal["fp32", "fp16", "int8"]
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 # packaged models by name: the all-weather default here, the light-rain model in light/
 MODELS: dict[str, Path] = {"all-weather": WEIGHTS_DIR, "light": WEIGHTS_DIR / "light"}
 DEFAULT_MODEL = "all-weather"
