@@ -1,16 +1,19 @@
 """The rain gallery of docs/img/rain_gallery.jpg: every rain preset on the same two backgrounds.
 
-Columns: each preset of ``edgederain.train.rain_presets.PRESETS``, then Rain100L. Rows: the preset
+Columns: each preset of ``edgederain.train.rain_presets.PRESETS`` (but ``clear``, which adds
+nothing), with ``--baselines`` albumentations' and kornia's RandomRain as
+``benchmarks/rain_baselines.py`` draws them (both must be installed), then Rain100L. Rows: the preset
 drawn on two held-out backgrounds (a CamVid road frame and an Urban100 street), then the rain
 layer alone (rainy - clean, max over RGB, on black) of the first. Rain100L's column shows only the
 rain layers of two of its pairs (benchmark photos are not redistributed). Fixed seeds.
 
-    .venv/bin/python scripts/make_rain_gallery.py [--out docs/img/rain_gallery.jpg]
+    .venv/bin/python scripts/make_rain_gallery.py [--out docs/img/rain_gallery.jpg] [--baselines]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,14 +46,25 @@ def _layer(rainy: np.ndarray, clean: np.ndarray) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "img" / "rain_gallery.jpg")
+    ap.add_argument("--baselines", action="store_true", help="add albumentations' and kornia's RandomRain")
     args = ap.parse_args()
     _, held = split_holdout(list_backgrounds([DATA / "backgrounds"]), every=20)
     picks = [next(p for p in held if "camvid" in str(p)), next(p for p in held if "urban100" in str(p))]
     backgrounds = [load_background(p, max_side=480) for p in picks]
     columns: list[tuple[str, list[Image.Image]]] = []
     for k, name in enumerate(PRESETS):
+        if name == "clear":
+            continue
         rainy = [add_rain(bg, config=name, rng=[7, k, i]) for i, bg in enumerate(backgrounds)]
         columns.append((name, [_fit(r) for r in rainy] + [_fit(_layer(rainy[0], backgrounds[0]))]))
+    if args.baselines:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from rain_baselines import ENGINES
+
+        for k, name in enumerate(("albumentations", "kornia")):
+            rainy = [ENGINES[name](bg, np.random.default_rng([8, k, i])) for i, bg in enumerate(backgrounds)]
+            columns.append((f"{name} RandomRain", [_fit(r) for r in rainy]
+                            + [_fit(_layer(rainy[0], backgrounds[0]))]))
     r100 = DATA / "rain100l"
     if (r100 / "rainy").is_dir():
         layers = [_fit(_layer(read_rgb(r100 / "rainy" / f"{i}.png"), read_rgb(r100 / "clean" / f"{i}.png")))
