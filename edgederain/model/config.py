@@ -7,14 +7,14 @@ to reconstruct the architecture.
 Presets
 -------
 ``thesis``
-    Single-pass ECNet + CAB + MSPAM (MODEL_SPEC Variant S). MSPAM widths k = 32 / 48 / 64 at the
+    Single-pass ECNet + CAB + MSPAM (docs/model.md#the-derain-network). MSPAM widths k = 32 / 48 / 64 at the
     full, 1/2 and 1/4 scales, CA in all ten residual blocks: 2,877,840 parameters, 0.18 % below
     the thesis's 2.883M. The thesis does not give MSPAM's width; 48 at the 1/2 scale is the one
-    natural knob that lands within 0.2 % (MODEL_SPEC section 5.3).
+    natural knob that lands within 0.2 % (docs/model.md#parameter-count).
 ``thesis-k32``
     The same with ECNet's attention-gate widths k = 32 / 32 / 64 (2,824,704 parameters, -2.0 %).
 ``thesis-lstm``
-    Layered-LSTM variant (ECNet+LL, MODEL_SPEC Variant R): ConvLSTM in each encoder block,
+    Layered-LSTM variant (ECNet+LL, docs/model.md#layered-lstm-variant): ConvLSTM in each encoder block,
     N = 6 iterations, states carried across iterations, previous rain residual fed back.
 ``tiny`` / ``tiny-lstm``
     Narrow versions (widths 8/16/32/64) for tests and CI smoke runs; never for real results.
