@@ -15,12 +15,12 @@ THESIS_PARAMS = 2_883_000
 def test_thesis_preset_within_two_percent_of_the_thesis_count():
     n = count_parameters(build_model("thesis"))
     assert abs(n - THESIS_PARAMS) / THESIS_PARAMS < 0.02
-    assert n == 2_877_840  # MODEL_SPEC 5.3, k = (64, 48, 32), CA in all ten RBs
+    assert n == 2_877_840  # docs/model.md#parameter-count: k = 32/48/64, CA in all ten RBs
 
 
 def test_k32_and_lstm_counts_match_the_spec_arithmetic():
     single = count_parameters(build_model("thesis"))
-    assert count_parameters(build_model("thesis-k32")) == 2_824_704  # MODEL_SPEC 5.2
+    assert count_parameters(build_model("thesis-k32")) == 2_824_704  # docs/model.md#parameter-count
     # Variant R adds four ConvLSTMs (2C -> 4C 3x3 convs) and 3 more input-conv channels.
     lstm_extra = sum(2 * c * 4 * c * 9 + 4 * c for c in (32, 64, 128, 256))
     assert lstm_extra == 6_268_800
@@ -167,4 +167,4 @@ def test_unknown_config_keys_and_presets_are_errors():
 
 def test_mac_count_at_480x320_is_near_the_spec():
     macs, _ = conv_macs(build_model("thesis-k32"), 320, 480)
-    assert abs(macs / 1e9 - 48.2) / 48.2 < 0.05  # MODEL_SPEC section 6 (k = 64/32/32)
+    assert abs(macs / 1e9 - 48.2) / 48.2 < 0.05  # docs/model.md#mac-counts (k = 32/32/64)

@@ -10,7 +10,7 @@ final 1x1 ``head`` from the trained autoencoder (official ECNet: keys ``Up*``, `
 ``Conv``). :func:`transfer_decoder` does that and reports exactly which tensors it copied.
 
 Note:
-    The autoencoder uses the same CA placement as DerainNet (MODEL_SPEC section 3, a proposal),
+    The autoencoder uses the same CA placement as DerainNet (our choice, docs/model.md#the-rain-autoencoder),
     so the transferred decoder blocks map one-to-one. It is always single-pass, also for the
     ``lstm`` derain variant. Input and output are in ECNet's units: R with I, B in [-1, 1], so
     R is in [-2, 2].

@@ -1,6 +1,6 @@
 """Building blocks: channel attention (CAB, thesis Eqs. 3-2/3-3), residual blocks, up-sampling.
 
-Shapes follow MODEL_SPEC section 2.1. Every conv has a bias, also before BatchNorm (as ECNet).
+Shapes and parameter counts: docs/model.md#building-blocks. Every conv has a bias, also before BatchNorm (as ECNet).
 
 Note:
     The thesis draws channel attention as part of the residual block but does not say where.
@@ -64,7 +64,7 @@ class ConvLSTM(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """conv3x3-BN-ReLU-[ConvLSTM]-conv3x3-BN-[CA] + shortcut, then ReLU (MODEL_SPEC RB).
+    """conv3x3-BN-ReLU-[ConvLSTM]-conv3x3-BN-[CA] + shortcut, then ReLU (docs/model.md#residual-block).
 
     The shortcut is identity when ``proj`` is false (requires cin == cout), otherwise
     conv1x1 + BN. With ``recurrent=True`` a ConvLSTM sits between the two convs (ECNet+LL's

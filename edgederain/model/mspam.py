@@ -8,7 +8,8 @@
 Returns ``(out, M)``; M is the 1-channel pixel-attention map supervised by the rain mask.
 
 Note:
-    The thesis does not give the internal width k; see ``ModelConfig.mspam_widths``. There is no
+    The thesis does not give the internal width k; see ``ModelConfig.mspam_widths`` and
+    docs/model.md#parameter-count. There is no
     activation inside the dilated branches and no BatchNorm (the thesis shows none). The gate
     multiplies the encoder feature, as the thesis and the official ECNet code do (mmderain gates
     the decoder feature instead).

@@ -1,7 +1,7 @@
 """DerainNet: ECNet + CAB + MSPAM single-image deraining network (thesis chapter 3).
 
 The network predicts the rain layer R^ from the rainy image I and returns B^ = I - R^
-(MODEL_SPEC section 2). Inputs and outputs are float RGB in [0, 1] of any height and width:
+(docs/model.md#the-derain-network, layer by layer). Inputs and outputs are float RGB in [0, 1] of any height and width:
 the model reflect-pads bottom/right to a multiple of ``config.size_multiple`` (8), runs, and
 crops back. The [-1, 1] scaling ECNet works in is internal.
 

@@ -21,7 +21,7 @@ Note:
     ``S2 - S1**2 / N`` can go negative and ``sqrt`` would produce NaN.
 
     RLCN always runs in FP32: under autocast it disables autocast for itself (bf16 RLCN gave NaN),
-    and exported FP16 graphs keep these nodes in FP32.
+    and exported FP16 graphs keep these nodes in FP32 (docs/model.md#departures-from-the-thesis).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def conv_macs(model: nn.Module, height: int, width: int) -> tuple[int, list[Laye
     """Multiply-accumulates of every Conv2d for one 1 x 3 x height x width forward pass.
 
     Counts each Conv2d call (so recurrent passes count every iteration); BN and element-wise ops
-    are excluded, as in MODEL_SPEC section 6. Returns the total and per-conv-module rows.
+    are excluded (docs/model.md#mac-counts). Returns the total and per-conv-module rows.
     """
     totals: dict[str, int] = {}
     hooks = []
