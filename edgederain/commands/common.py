@@ -10,7 +10,7 @@ Every command exits with (README, "Exit codes"):
 - 3: an internal error (a bug): one line on stderr naming the file the full traceback was saved to.
 - 130: interrupted with Ctrl-C.
 
-Only typer and the standard library are imported here.
+Only typer, the standard library and the stdlib-only :mod:`edgederain.weights` are imported here.
 """
 
 from __future__ import annotations
@@ -28,11 +28,17 @@ from typing import Iterable, Iterator, Sequence
 
 import typer
 
+from edgederain.weights import DEFAULT_MODEL, MODEL_NAMES
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+
+# --model of the commands that run an exported model.
+MODEL_HELP = "Exported .onnx model, or a packaged one by name: " + " | ".join(
+    f"{n} (default)" if n == DEFAULT_MODEL else n for n in MODEL_NAMES) + "."
 
 # Which extra brings a missing top-level module.
 _EXTRAS = {"torch": "train", "onnx": "export", "onnxsim": "export", "onnxruntime": "cpu", "av": "video"}

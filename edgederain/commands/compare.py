@@ -15,11 +15,10 @@ from typing import List, Optional
 import typer
 
 from edgederain.choices import DIFF_MODES
-from edgederain.commands.common import choice_enum, user_errors
+from edgederain.commands.common import MODEL_HELP, choice_enum, user_errors
 from edgederain.commands.runtime import (
     _FALLBACK,
     _MAX_PIXELS,
-    _MODEL_HELP,
     _PROVIDER,
     _THREADS,
     _TILE,
@@ -39,7 +38,7 @@ DiffChoice = choice_enum("DiffChoice", DIFF_MODES)
 def compare(
     inputs: List[str] = typer.Argument(..., help="Rainy image files, folders or glob patterns."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for the sheets and reports (not an input folder)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help=_MODEL_HELP),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     provider: ProviderChoice = _PROVIDER,
     threads: int = _THREADS,
     allow_fallback: bool = _FALLBACK,
