@@ -31,21 +31,25 @@ from edgederain.runtime.default_model import default_model_path
 from edgederain.runtime.temporal import TemporalConfig, TemporalFilter
 from edgederain.video_synth import render_clip
 
-CLIPS = (  # (background set, index in the sorted folder, motion, rain)
-    ("camvid", 0, "pan", "light"),
-    ("camvid", 40, "pan-zoom", "heavy"),
-    ("camvid", 80, "static", "light"),
-    ("urban100", 5, "zoom", "light"),
-    ("urban100", 30, "pan", "heavy"),
-    ("sun_hays80", 10, "static", "heavy"),
-    ("sun_hays80", 50, "pan", "light"),
-    ("kodak24", 3, "zoom", "heavy"),
+CLIPS = (  # (background set, file, motion, rain, an object moving on its own, seed)
+    ("camvid", "0001TP_006690.png", "pan", "light", False, 1000),
+    ("camvid", "0006R0_f03480.png", "pan-zoom", "heavy", False, 1040),
+    ("camvid", "0016E5_07860.png", "static", "light", False, 1080),
+    ("urban100", "img_005.png", "zoom", "light", False, 1005),
+    ("urban100", "img_032.png", "pan", "heavy", False, 1030),
+    ("sun_hays80", "building_facade_sun_bpaohzcfkhzodryb.jpg", "static", "heavy", False, 1010),
+    ("sun_hays80", "oil_refinery_sun_axwkczecdqleaxqs.jpg", "pan", "light", False, 1050),
+    ("kodak24", "kodim03.png", "zoom", "heavy", False, 1003),
+    ("camvid", "Seq05VD_f00300.png", "static", "light", True, 1100),
+    ("camvid", "Seq05VD_f01800.png", "pan", "light", True, 1120),
+    ("sun_hays80", "village_sun_abdgedtspkcucrao.jpg", "zoom", "heavy", True, 1070),
 )
 MODES = {
     "per-frame": None,
     "mask": TemporalConfig(motion="mask"),
     "flow": TemporalConfig(motion="flow"),
-    "flow-strong": TemporalConfig(motion="flow", threshold=0.15),
+    "flow-gentle": TemporalConfig(motion="flow", threshold=0.1),
+    "flow-strong": TemporalConfig(motion="flow", threshold=0.2),
 }
 
 
@@ -57,19 +61,19 @@ def clip_scores(frames: list[np.ndarray], clip, input_flow) -> dict:
         "warp_exact": float(np.mean(warping_errors(frames, clip.flows, clip.valid))),
         "warp_input_flow": float(np.nanmean(warping_errors(frames, *input_flow))),
     }
-    if clip.motion == "static":
+    if clip.motion == "static" and not clip.moving_object:
         out["temporal_std"] = temporal_std(frames)
     return out
 
 
 def run_clip(session: DerainSession, spec, args) -> dict:
-    folder, index, motion, rain = spec
-    path = sorted((DATA / "backgrounds" / folder).iterdir())[index]
+    folder, name, motion, rain, moving, seed = spec
+    path = DATA / "backgrounds" / folder / name
     clip = render_clip(load_background(path), size=(args.height, args.width), frames=args.frames,
-                       motion=motion, rain=rain, seed=1000 + index)
+                       motion=motion, rain=rain, seed=seed, moving_object=moving)
     raw = [session.run(f) for f in clip.rainy]
     input_flow = estimate_flows(clip.rainy)
-    result = {"background": f"{folder}/{path.name}", "motion": motion, "rain": rain,
+    result = {"background": f"{folder}/{path.name}", "motion": motion, "rain": rain, "moving_object": moving,
               "reference": {"rainy": clip_scores(clip.rainy, clip, input_flow),
                             "clean": clip_scores(clip.clean, clip, input_flow)}}
     for name, cfg in MODES.items():

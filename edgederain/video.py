@@ -35,6 +35,7 @@ VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".web
 URL_SCHEMES: tuple[str, ...] = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 DEFAULT_TIMEOUT_S = 10.0
 _FALLBACK_CODECS = ("libx264", "h264", "mpeg4")
+_LOSSLESS_PIX_FMT = {"ffv1": "bgr0", "png": "rgb24"}  # RGB planes: frames come back bit for bit
 
 
 class TruncatedVideoError(ImageReadError):
@@ -248,7 +249,7 @@ class VideoWriter:
         else:
             raise ImageWriteError(f"{self.path}: no video encoder available for this container")
         stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p" if codec not in ("ffv1", "png") else stream.pix_fmt
+        stream.pix_fmt = _LOSSLESS_PIX_FMT.get(codec, "yuv420p")
         if self._like.time_base is not None:
             stream.time_base = self._like.time_base
         return stream

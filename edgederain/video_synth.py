@@ -5,7 +5,10 @@ camera, a pan, a zoom, or both; sub-pixel, bilinear), renders new rain on every 
 :func:`edgederain.train.synth.add_rain` (rain is independent from frame to frame, as in a real
 video at ordinary shutter speeds), and returns the clean frames, the rainy frames and the exact
 optical flow between consecutive frames (the camera path is known, so no flow has to be estimated
-for the ground truth). numpy and Pillow only.
+for the ground truth). ``moving_object=True`` adds an object that crosses the frame on its own
+(a rectangle cut from elsewhere in the photo, 3 px a frame in screen space, whatever the camera
+does): its pixels get its own flow, and the background it uncovers is marked as occluded, so
+blending across independent motion (ghosting) shows in the figures. numpy and Pillow only.
 
 Coordinates: pixel (x, y) of a frame has its centre at (x + 0.5, y + 0.5); frame t shows the
 background point ``scale_t * centre + offset_t`` there (Pillow's affine transform follows the same
@@ -35,6 +38,7 @@ class Clip:
     flows: list[np.ndarray]
     valid: list[np.ndarray]
     motion: str
+    moving_object: bool = False
 
 
 def camera_path(motion: Motion, frames: int, size: tuple[int, int], background: tuple[int, int],
@@ -83,8 +87,51 @@ def exact_flow(prev: tuple[float, float, float], cur: tuple[float, float, float]
     return flow, valid
 
 
+OBJECT_SPEED = 3  # pixels a frame, to the right
+
+
+class _Sprite:
+    """A rectangle of another part of the background moving across the frame."""
+
+    def __init__(self, background: np.ndarray, size: tuple[int, int], frames: int) -> None:
+        h, w = size
+        self.h, self.w = max(h // 4, 4), max(w // 5, 4)
+        patch = background[-self.h:, -self.w:][::-1]  # a corner, flipped: unlike what it covers
+        self.patch = np.ascontiguousarray(patch)
+        self.y = h // 2 - self.h // 2
+        self.x0 = max(0, (w - self.w - OBJECT_SPEED * (frames - 1)) // 2)
+
+    def x(self, t: int) -> int:
+        return self.x0 + OBJECT_SPEED * t
+
+    def paste(self, frame: np.ndarray, t: int) -> np.ndarray:
+        out = frame.copy()
+        x = self.x(t)
+        region = out[self.y : self.y + self.h, x : x + self.w]
+        region[:] = self.patch[: region.shape[0], : region.shape[1]]
+        return out
+
+    def mask(self, shape: tuple[int, int], t: int) -> np.ndarray:
+        m = np.zeros(shape, bool)
+        m[self.y : self.y + self.h, self.x(t) : self.x(t) + self.w] = True
+        return m
+
+    def correct(self, flow: np.ndarray, valid: np.ndarray, t: int) -> None:
+        """Object pixels move with the object; background it covered in frame t - 1 is occluded."""
+        h, w = valid.shape
+        xs, ys = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+        px, py = xs + flow[..., 0], ys + flow[..., 1]
+        x0 = self.x(t - 1)
+        covered = (px >= x0) & (px < x0 + self.w) & (py >= self.y) & (py < self.y + self.h)
+        valid &= ~covered
+        here = self.mask((h, w), t)
+        flow[here] = (-OBJECT_SPEED, 0.0)
+        valid[here] = True
+
+
 def render_clip(background: np.ndarray, *, size: tuple[int, int] = (240, 320), frames: int = 24,
-                motion: Motion = "pan", rain: str = "light", seed: int = 0) -> Clip:
+                motion: Motion = "pan", rain: str = "light", seed: int = 0,
+                moving_object: bool = False) -> Clip:
     """Render one clip (see the module docstring); ``seed`` fixes the path and every frame's rain."""
     from edgederain.train.synth import add_rain
 
@@ -93,6 +140,11 @@ def render_clip(background: np.ndarray, *, size: tuple[int, int] = (240, 320), f
     rng = np.random.default_rng(seed)
     poses = camera_path(motion, frames, size, background.shape[:2], rng)
     clean = [_render(background, size, p) for p in poses]
-    rainy = [add_rain(c, config=rain, rng=rng) for c in clean]
     pairs = [exact_flow(poses[i - 1], poses[i], size) for i in range(1, frames)]
-    return Clip(clean, rainy, [f for f, _ in pairs], [v for _, v in pairs], motion)
+    if moving_object:
+        sprite = _Sprite(background, size, frames)
+        clean = [sprite.paste(c, t) for t, c in enumerate(clean)]
+        for t, (flow, valid) in enumerate(pairs, start=1):
+            sprite.correct(flow, valid, t)
+    rainy = [add_rain(c, config=rain, rng=rng) for c in clean]
+    return Clip(clean, rainy, [f for f, _ in pairs], [v for _, v in pairs], motion, moving_object)

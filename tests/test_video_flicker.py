@@ -74,3 +74,17 @@ def test_bad_clips_are_refused():
         camera_path("pan", 4, (48, 64), (40, 100), rng)
     with pytest.raises(ConfigError, match="2 frames"):
         render_clip(_background(), size=(48, 64), frames=1)
+
+
+@pytest.mark.parametrize("motion", ["static", "pan"])
+def test_a_moving_object_has_its_own_flow_and_uncovers_occluded_background(motion):
+    pytest.importorskip("cv2")
+    from edgederain.flicker import warping_errors
+
+    clip = render_clip(_background(), size=(48, 64), frames=6, motion=motion, seed=4, moving_object=True)
+    assert not np.array_equal(clip.clean[0], clip.clean[1])
+    assert all((~v).sum() > 0 for v in clip.valid)  # the uncovered strip behind the object
+    exact = np.mean(warping_errors(clip.clean, clip.flows, clip.valid))
+    camera_only = render_clip(_background(), size=(48, 64), frames=6, motion=motion, seed=4)
+    wrong = np.mean(warping_errors(clip.clean, camera_only.flows, camera_only.valid))
+    assert exact < 2e-3 and exact < 0.2 * wrong

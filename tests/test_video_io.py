@@ -163,3 +163,15 @@ def test_a_refused_connection_is_a_clear_error():
         port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
     with pytest.raises(ImageReadError, match="cannot open the stream"):
         VideoReader(f"http://127.0.0.1:{port}/x.mp4", timeout=2.0)
+
+
+def test_lossless_codecs_give_the_frames_back_bit_for_bit(tmp_path):
+    from edgederain.video import VideoInfo
+
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(3)]
+    with VideoWriter(tmp_path / "x.mkv", VideoInfo(64, 48, Fraction(25), "ffv1", None)) as w:
+        for f in frames:
+            w.write(f)
+    back = list(read_video(tmp_path / "x.mkv"))
+    assert len(back) == 3 and all(np.array_equal(a, b) for a, b in zip(frames, back))

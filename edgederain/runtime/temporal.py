@@ -43,7 +43,7 @@ from edgederain.errors import ConfigError, MissingDependencyError
 
 Motion = Literal["mask", "flow"]
 MOTIONS: tuple[str, ...] = ("mask", "flow")
-DEFAULT_THRESHOLDS = {"mask": 0.05, "flow": 0.1}  # chosen on clips apart from benchmarks/video_flicker.py's
+DEFAULT_THRESHOLDS = {"mask": 0.05, "flow": 0.15}  # chosen on clips apart from benchmarks/video_flicker.py's
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,9 @@ class TemporalConfig:
 
     ``strength``: weight of the previous output on a perfectly still pixel (0 turns blending off,
     below 1). ``threshold``: mean absolute difference of a block, on the [0, 1] scale, at which
-    the weight reaches 0 (None: 0.05 for ``"mask"``, 0.1 for ``"flow"``). ``block``: block size of that test in pixels. ``fb_tolerance``: the
-    forward-backward error in pixels above which flow is not trusted (``"flow"`` only).
+    the weight reaches 0 (None: 0.05 for ``"mask"``, 0.15 for ``"flow"``). ``block``: block size
+    of that test in pixels. ``fb_tolerance``: the forward-backward error in pixels above which
+    flow is not trusted (``"flow"`` only).
     """
 
     motion: Motion = "mask"
