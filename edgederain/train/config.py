@@ -26,6 +26,7 @@ from edgederain.train.synth import RainConfig, RainMixture, rain_from_spec
 Stage = Literal["both", "ae", "derain"]
 Amp = Literal["off", "bf16"]
 Device = Literal["auto", "cpu", "cuda"]
+LrScaling = Literal["none", "linear", "sqrt"]
 STAGES = ("both", "ae", "derain")
 
 
@@ -67,6 +68,9 @@ class TrainConfig:
     milestones: tuple[float, ...] = (0.25, 0.5, 0.75)
     gamma: float = 0.2
     grad_clip: float = 5.0
+    # learning rate actually used: lr x f(batch_size / lr_batch), f from lr_scaling (none: 1)
+    lr_scaling: LrScaling = "none"
+    lr_batch: int = 4  # the batch size lr was tuned for (the thesis's 4)
     # loss (stage 2)
     w_embedding: float = 0.02
     w_attention: float = 0.1
@@ -89,6 +93,7 @@ class TrainConfig:
     channels_last: bool = False
     device: Device = "auto"
     threads: int = 0  # 0 = torch's default
+    sync_bn: bool = True  # distributed runs: BatchNorm statistics over the whole batch (all ranks)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -100,10 +105,11 @@ class TrainConfig:
         _choice("stage", self.stage, STAGES)
         _choice("amp", self.amp, ("off", "bf16"))
         _choice("device", self.device, ("auto", "cpu", "cuda"))
+        _choice("lr_scaling", self.lr_scaling, ("none", "linear", "sqrt"))
         _choice("layout", self.layout, LAYOUTS)
         _choice("clean_side", self.clean_side, ("left", "right"))
         _positive(self, "crop", "batch_size", "lr", "gamma", "grad_clip", "val_every")
-        _positive(self, "checkpoint_every", "log_every", "val_count")
+        _positive(self, "checkpoint_every", "log_every", "val_count", "lr_batch")
         if any(not 0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
             raise ConfigError(f"milestones are increasing fractions of the schedule in (0, 1), got {self.milestones}")
         for stage in ("ae", "derain"):
@@ -165,6 +171,9 @@ class TrainConfig:
         return cls(**data)
 
 
+# Keys added after runs were already written: a config.json without them had their default.
+ADDED_KEYS: dict[str, Any] = {"lr_scaling": "none", "lr_batch": 4, "sync_bn": True}
+
 # What a fine-tune changes from the thesis defaults (``edgederain train --init``, configs/finetune.toml):
 # stage 2 only, a fifth of the learning rate, a short schedule with late decays.
 FINETUNE_DEFAULTS: dict[str, Any] = {
@@ -196,4 +205,4 @@ def load_train_config(path: str | Path) -> TrainConfig:
     return TrainConfig.from_dict(data)
 
 
-__all__ = ["Amp", "Device", "FINETUNE_DEFAULTS", "STAGES", "Stage", "TrainConfig", "load_train_config"]
+__all__ = ["ADDED_KEYS", "Amp", "Device", "FINETUNE_DEFAULTS", "LrScaling", "STAGES", "Stage", "TrainConfig", "load_train_config"]

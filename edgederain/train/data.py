@@ -10,7 +10,8 @@ at step ``s`` sees exactly the batches an uninterrupted run would (no sampler st
   ``max_side``, cached in memory); each sample crops a background, flips it, and renders fresh
   rain onto the crop with :func:`edgederain.train.synth.add_rain`, so every epoch sees new rain.
 
-:func:`batch_for_step` turns a dataset into the ``step``-th batch (epoch-wise shuffles).
+:func:`batch_for_step` turns a dataset into the ``step``-th batch (epoch-wise shuffles);
+:func:`batch_for_slots` gives any consecutive run of samples (a distributed rank's share).
 """
 
 from __future__ import annotations
@@ -189,9 +190,18 @@ def batch_for_step(
     Batches walk an epoch-wise permutation of the dataset; a batch that straddles an epoch end
     takes its tail from the next epoch's permutation.
     """
+    return batch_for_slots(dataset, step * batch_size, batch_size, seed=seed)
+
+
+def batch_for_slots(
+    dataset: PairSource, start: int, count: int, *, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Samples ``start .. start + count - 1`` of the run's sample stream (epoch-wise shuffles):
+    the ``step``-th batch is ``batch_for_slots(dataset, step * batch_size, batch_size)``, and a
+    distributed rank takes its consecutive share of it."""
     n = len(dataset)
     rainy, clean = [], []
-    for slot in range(step * batch_size, (step + 1) * batch_size):
+    for slot in range(start, start + count):
         epoch, pos = divmod(slot, n)
         order = np.random.default_rng([seed & 0xFFFFFFFF, epoch & 0xFFFFFFFF, 99]).permutation(n)
         r, c = dataset.sample(epoch, int(order[pos]))
@@ -209,6 +219,7 @@ __all__ = [
     "PairSource",
     "PairedDataset",
     "SyntheticRainDataset",
+    "batch_for_slots",
     "batch_for_step",
     "list_backgrounds",
     "load_background",

@@ -14,6 +14,8 @@ AE decoder transferred into the derain network before stage 2). Each stage:
   improves, and ``<stage>_log.csv`` (loss terms, learning rate, speed, validation metrics).
 - ``resume=True`` skips completed stages and continues from ``<stage>_last.pt`` bit for bit
   (same batches, same optimizer state, same weights as if never interrupted).
+- ``dist`` (a :class:`~edgederain.train.distributed.DistContext` from ``torchrun``) runs the same
+  stages in several processes (DDP); without it, nothing differs from a plain single-process run.
 
 Note:
     In stage 2 the frozen autoencoder runs in eval mode under ``no_grad`` (its BatchNorm uses the
@@ -23,7 +25,9 @@ Note:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
@@ -34,8 +38,9 @@ from edgederain.errors import CheckpointError, ConfigError
 from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
 from edgederain.model.net import DerainNet
 from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint
-from edgederain.train.config import TrainConfig
+from edgederain.train.config import ADDED_KEYS, TrainConfig
 from edgederain.train.data import PairSource, steps_per_epoch
+from edgederain.train.distributed import SINGLE, DistContext, describe, describe_line
 from edgederain.train.losses import LossWeights, autoencoder_loss, derain_loss
 from edgederain.train.runner import StageResult, StageRunner
 from edgederain.train.setup import Compute, build_datasets
@@ -43,7 +48,7 @@ from edgederain.train.validation import validate_autoencoder, validate_derain
 
 StageName = Literal["ae", "derain"]
 # settings that may differ on --resume without changing what is computed
-RESUMABLE_CHANGES = ("stage", "threads", "val_every", "checkpoint_every", "log_every", "device")
+RESUMABLE_CHANGES = ("stage", "threads", "val_every", "checkpoint_every", "log_every", "device", "distributed")
 StepFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 
@@ -87,13 +92,14 @@ def _weights(config: TrainConfig) -> LossWeights:
     return LossWeights(config.w_embedding, config.w_attention, config.w_image, config.mask_threshold)
 
 
-def _stage_ae(config, compute, train, val, **kw) -> tuple[StageResult, RainAutoencoder]:
+def _stage_ae(config, compute, train, val, dist: DistContext = SINGLE, **kw) -> tuple[StageResult, RainAutoencoder]:
     torch.manual_seed(config.seed)
     ae = compute.prepare(RainAutoencoder(config.model_config()))
+    forward = dist.wrap(ae, compute.device, sync_bn=config.sync_bn)
     runner = StageRunner(
-        "ae", ae, _ae_step(ae, compute), lambda: validate_autoencoder(ae, val, compute),
+        "ae", ae, _ae_step(forward, compute), lambda: validate_autoencoder(ae, val, compute),
         config=config, compute=compute, dataset=train,
-        total=total_iterations(config, "ae", train), score_key="neg_mse", val_keys=("mse",),
+        total=total_iterations(config, "ae", train), score_key="neg_mse", val_keys=("mse",), dist=dist,
     )
     result = runner.run(**kw)
     return result, ae
@@ -157,7 +163,7 @@ def _val_keys(val) -> tuple[str, ...]:
     return ("psnr_rgb", "psnr_y", "input_psnr_rgb", *(f"{p}psnr_y_{g}" for g in groups for p in ("", "input_")))
 
 
-def _stage_derain(config, compute, train, val, **kw) -> StageResult:
+def _stage_derain(config, compute, train, val, dist: DistContext = SINGLE, **kw) -> StageResult:
     ae = None
     if config.w_embedding > 0 or config.init is None:
         ae = _autoencoder_for_stage2(config, compute).eval()
@@ -170,13 +176,14 @@ def _stage_derain(config, compute, train, val, **kw) -> StageResult:
         net = DerainNet(config.model_config())
         transfer_decoder(ae, net)
     net = compute.prepare(net)
+    forward = dist.wrap(net, compute.device, sync_bn=config.sync_bn)
     runner = StageRunner(
-        "derain", net, _derain_step(net, ae, compute, _weights(config)),
+        "derain", net, _derain_step(forward, ae, compute, _weights(config)),
         lambda: validate_derain(net, val, compute),
         config=config, compute=compute, dataset=train,
         total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=_val_keys(val),
         extra={"autoencoder": ae.state_dict()} if ae is not None else {},
-        validate_first=config.init is not None,
+        validate_first=config.init is not None, dist=dist,
     )
     return runner.run(**kw)
 
@@ -193,31 +200,57 @@ def _check_out_dir(config: TrainConfig, resume: bool) -> Path:
     return out
 
 
-def _write_config(config: TrainConfig, out: Path, resume: bool) -> None:
-    path = out / "config.json"
+def _resolved(config: TrainConfig, dist: DistContext) -> dict:
     resolved = json.loads(json.dumps(config.resolved()))  # tuples -> lists, as stored
+    if dist.enabled:
+        resolved["distributed"] = describe(config, dist)
+    return resolved
+
+
+def _check_config(config: TrainConfig, out: Path, resume: bool, dist: DistContext) -> dict:
+    """The config to write; refuses a resume whose settings differ from the run's."""
+    path = out / "config.json"
+    resolved = _resolved(config, dist)
     if resume and path.is_file():
         before = json.loads(path.read_text())
-        changed = sorted(k for k in resolved if before.get(k) != resolved[k] and k not in RESUMABLE_CHANGES)
+        changed = sorted(
+            k for k in resolved
+            if before.get(k, ADDED_KEYS.get(k)) != resolved[k] and k not in RESUMABLE_CHANGES
+        )
         if changed:
             raise ConfigError(
                 f"--resume with a different config than {path} (changed: {', '.join(changed)}); "
                 "resume with the same settings, or start a new run in another --out"
             )
-    path.write_text(json.dumps(resolved, indent=2) + "\n")
+    return resolved
+
+
+def _write_config(config: TrainConfig, out: Path, resume: bool, dist: DistContext = SINGLE) -> None:
+    resolved = _check_config(config, out, resume, dist)
+    dist.barrier()  # every rank has checked before rank 0 writes
+    if dist.is_main:
+        (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
+    dist.barrier()
 
 
 def train(
-    config: TrainConfig, *, resume: bool = False, stop_after: int | None = None, progress: bool = True
+    config: TrainConfig, *, resume: bool = False, stop_after: int | None = None, progress: bool = True,
+    dist: DistContext = SINGLE,
 ) -> TrainResult:
     """Run the configured stage(s); see the module docstring. ``stop_after`` simulates an interrupt."""
     if config.threads:
         torch.set_num_threads(config.threads)
+    if dist.enabled:
+        dist.per_rank_batch(config.batch_size)  # refuses a batch that does not split
     out = _check_out_dir(config, resume)
-    _write_config(config, out, resume)
+    _write_config(config, out, resume, dist)
     compute = Compute.from_config(config)
+    if dist.enabled:
+        compute = dataclasses.replace(compute, device=dist.place(compute.device))
+        if dist.is_main:
+            print(f"distributed training: {describe_line(describe(config, dist))}", file=sys.stderr, flush=True)
     train_source, val = build_datasets(config)
-    kw = dict(resume=resume, stop_after=stop_after, progress=progress)
+    kw = dict(resume=resume, stop_after=stop_after, progress=progress and dist.is_main, dist=dist)
     results: list[StageResult] = []
     if config.stage in ("both", "ae"):
         ae_result, _ = _stage_ae(config, compute, train_source, val, **kw)

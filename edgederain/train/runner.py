@@ -4,10 +4,15 @@ A :class:`StageRunner` owns the optimizer (Adam), the schedule (MultiStepLR step
 iteration) and the files of its stage in ``out_dir`` (``<stage>_last.pt``, ``<stage>_final.pt``,
 ``<stage>_best.pt``, ``<stage>_log.csv``). Checkpoints hold everything needed to continue bit for
 bit: model, optimizer and scheduler state, the step, RNG states and the resolved config.
+
+In a distributed run (``dist``) every rank steps through the same loop on its share of each
+batch; rank 0 alone validates, logs and writes the files, and the logged loss terms are the
+means over the ranks (what one process would log for the whole batch).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +26,8 @@ from edgederain.errors import CheckpointError
 from edgederain.train.checkpoint import read_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.csvlog import CsvLog
-from edgederain.train.data import PairSource, batch_for_step
+from edgederain.train.data import PairSource, batch_for_slots
+from edgederain.train.distributed import SINGLE, DistContext, lr_scale
 from edgederain.train.setup import Compute
 
 
@@ -56,15 +62,19 @@ class StageRunner:
         val_keys: tuple[str, ...] = (),
         extra: dict[str, Any] | None = None,
         validate_first: bool = False,
+        dist: DistContext = SINGLE,
     ) -> None:
         self.name, self.model, self.step_fn, self.validate = name, model, step_fn, validate
         self.config, self.compute, self.dataset, self.total = config, compute, dataset, total
         self.score_key, self.val_keys, self.extra = score_key, val_keys, extra or {}
         self.validate_first = validate_first  # validate before the first step (fine-tuning)
+        self.dist = dist
+        self.shard = dist.shard(config.batch_size)  # (offset, count) of this rank's samples
         out = Path(config.out_dir)
         self.last, self.final = out / f"{name}_last.pt", out / f"{name}_final.pt"
         self.best = out / f"{name}_best.pt"
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        scale = lr_scale(config)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr if scale == 1.0 else config.lr * scale)
         milestones = sorted({max(1, round(f * total)) for f in config.milestones})
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones, gamma=config.gamma)
         self.step = 0
@@ -74,6 +84,8 @@ class StageRunner:
 
     # -- checkpoints -------------------------------------------------------------------------
     def _save(self, path: Path, *, full: bool = True) -> None:
+        if not self.dist.is_main:
+            return
         state: dict[str, Any] = {
             "stage": self.name,
             "step": self.step,
@@ -82,6 +94,8 @@ class StageRunner:
             "best_score": self.best_score,
             "train_config": self.config.resolved(),
         }
+        if self.dist.enabled:
+            state["world_size"] = self.dist.world_size
         if full:
             state.update(
                 optimizer=self.optimizer.state_dict(),
@@ -108,14 +122,21 @@ class StageRunner:
 
     # -- one iteration -----------------------------------------------------------------------
     def _iterate(self) -> dict[str, float]:
-        rainy, clean = batch_for_step(
-            self.dataset, self.step, batch_size=self.config.batch_size, seed=self.config.seed
+        offset, count = self.shard
+        rainy, clean = batch_for_slots(
+            self.dataset, self.step * self.config.batch_size + offset, count, seed=self.config.seed
         )
         rainy, clean = self.compute.tensor(rainy), self.compute.tensor(clean)
         loss, terms = self.step_fn(rainy, clean)
-        if not torch.isfinite(loss):
+        if self.dist.enabled:  # every rank sees the whole batch's terms (and a NaN anywhere)
+            names = list(terms)
+            means = self.dist.mean([float(loss.detach()), *(terms[k] for k in names)])
+            value, terms = means[0], dict(zip(names, means[1:]))
+        else:
+            value = loss.detach()
+        if not math.isfinite(float(value)):
             raise FloatingPointError(
-                f"{self.name} loss is {float(loss)} at step {self.step}; lower lr or turn off amp, "
+                f"{self.name} loss is {float(value)} at step {self.step}; lower lr or turn off amp, "
                 f"then --resume from {self.last}"
             )
         self.optimizer.zero_grad(set_to_none=True)
@@ -128,7 +149,9 @@ class StageRunner:
         self._consistent = True
         return {**terms, "grad_norm": float(norm)}
 
-    def _validate(self) -> dict[str, float]:
+    def _validate(self) -> dict[str, float] | None:
+        if not self.dist.is_main:
+            return None
         metrics = self.validate()
         self.metrics = metrics
         score = metrics[self.score_key]
@@ -141,7 +164,9 @@ class StageRunner:
     def _result(self, completed: bool, seconds: float = 0.0):
         return StageResult(self.name, self.step, self.total, completed, self.metrics, self.best_score, seconds)
 
-    def _after_step(self, terms: dict[str, float], log: CsvLog, speed: tuple[float, int]) -> None:
+    def _after_step(self, terms: dict[str, float], log: CsvLog | None, speed: tuple[float, int]) -> None:
+        if log is None:  # ranks other than 0 neither log nor validate
+            return
         log.add(terms)
         val = self._validate() if self.step % self.config.val_every == 0 or self.step == self.total else None
         if val is not None or self.step % self.config.log_every == 0:
@@ -160,15 +185,16 @@ class StageRunner:
             self._load(self.last)
         self.model.train()
         log = CsvLog(Path(self.config.out_dir) / f"{self.name}_log.csv", keep_until=self.step,
-                     val_keys=self.val_keys)
+                     val_keys=self.val_keys) if self.dist.is_main else None
         speed = (time.perf_counter(), self.step)
-        if self.step == 0 and self.validate_first:  # where a fine-tune starts from
+        if self.step == 0 and self.validate_first and log is not None:  # where a fine-tune starts from
             log.write(0, lr=self.scheduler.get_last_lr()[0], elapsed=0.0, it_per_s=0.0, val=self._validate())
         bar = tqdm(total=self.total, initial=self.step, desc=self.name, disable=not progress, dynamic_ncols=True)
         try:
             while self.step < self.total:
                 if stop_after is not None and self.step >= stop_after:
                     self._save(self.last)
+                    self.dist.barrier()
                     return self._result(False, time.perf_counter() - speed[0])
                 terms = self._iterate()
                 bar.update(1)
@@ -182,6 +208,7 @@ class StageRunner:
             bar.close()
         self._save(self.last)
         self._save(self.final)
+        self.dist.barrier()  # the next stage (on every rank) reads what rank 0 wrote
         return self._result(True, time.perf_counter() - speed[0])
 
 
