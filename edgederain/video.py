@@ -231,7 +231,9 @@ class VideoWriter:
 
     def _add_audio(self, template: Any) -> Any:
         try:
-            return self._container.add_stream_from_template(template)
+            stream = self._container.add_stream_from_template(template)
+            self._container.start_encoding()  # the header: a codec the container refuses fails here
+            return stream
         except (ValueError, self._av.error.FFmpegError) as exc:
             self.close(commit=False)
             raise ImageWriteError(
@@ -274,15 +276,27 @@ class VideoWriter:
     def close(self, *, commit: bool = True) -> None:
         """Flush and rename into place (``commit``), or discard the temporary file."""
         try:
-            if self._stream is not None:
-                for packet in self._stream.encode():
-                    self._container.mux(packet)
-            self._container.close()
+            try:
+                if self._stream is not None:
+                    for packet in self._stream.encode():
+                        self._container.mux(packet)
+                self._container.close()
+            except (ValueError, self._av.error.FFmpegError) as exc:
+                if commit:
+                    raise ImageWriteError(self._failure(exc)) from None
+                return  # discarding anyway
             if commit and self.frames:
                 os.replace(self._tmp, self.path)
         finally:
             if self._tmp.exists():
                 self._tmp.unlink()
+
+    def _failure(self, exc: Exception) -> str:
+        text = f"{self.path}: the video could not be finished ({exc})"
+        if self._audio is not None:
+            text += (f"; the input's audio ({self._audio.codec_context.name}) may not fit a "
+                     f"{self.path.suffix} file: drop --keep-audio or choose another container")
+        return text
 
     def __enter__(self) -> "VideoWriter":
         return self

@@ -99,3 +99,35 @@ def test_an_interrupted_video_leaves_no_partial_output(tmp_path, blur_model, mon
     r = _derain(src, "-o", tmp_path / "o", "-m", blur_model, "-q")
     assert r.exit_code == 130
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_flow_mode_without_opencv_is_a_usage_error_before_any_work(tmp_path, blur_model, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    src = make_video(tmp_path / "clip.mp4", 3)
+    r = _derain(src, "-o", tmp_path / "o", "-m", blur_model, "--temporal")
+    assert r.exit_code == 2 and "edgederain[video]" in r.output and "mask" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_audio_the_output_container_refuses_fails_with_the_fix(tmp_path, blur_model):
+    src = tmp_path / "pcm.mkv"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        a = c.add_stream("pcm_s16le", rate=16000)
+        for i in range(5):
+            for p in s.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")):
+                c.mux(p)
+            af = av.AudioFrame.from_ndarray(np.zeros((1, 640), np.int16), format="s16", layout="mono")
+            af.sample_rate, af.pts = 16000, i * 640
+            for p in a.encode(af):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    r = _derain(src, "-o", tmp_path / "out.mp4", "-m", blur_model, "-q", "--keep-audio")
+    assert r.exit_code == 1 and "drop --keep-audio" in r.output, r.output
+    assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".edgederain-*"))
+    r = _derain(src, "-o", tmp_path / "out.mkv", "-m", blur_model, "-q", "--keep-audio")
+    assert r.exit_code == 0, r.output
