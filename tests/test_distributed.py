@@ -128,13 +128,11 @@ class _FormulaOnly(DistContext):
 
 
 def _formula_floor(monkeypatch: pytest.MonkeyPatch, config: TrainConfig) -> Path:
-    import torch.distributed.nn.functional as dist_nn
-
     import edgederain.train.sync_bn as sync_bn
 
     with monkeypatch.context() as m:
         m.setattr(sync_bn, "_distributed", lambda: True)
-        m.setattr(dist_nn, "all_reduce", lambda t, *a, **k: t)
+        m.setattr(sync_bn, "all_reduce", lambda t: t)
         return train(config, progress=False, dist=_FormulaOnly()).out_dir
 
 
@@ -218,3 +216,43 @@ def test_resume_accepts_a_config_json_written_before_the_new_keys(runs, tmp_path
     _check_config(cfg, tmp_path / "old", True, SINGLE)  # no error
     with pytest.raises(ConfigError, match="changed: lr_scaling"):
         _check_config(cfg.replace(lr_scaling="linear"), tmp_path / "old", True, SINGLE)
+
+
+def test_torchrun_cli_trains_both_stages(runs, tmp_path: Path) -> None:
+    """``torchrun --nproc-per-node 2 -m edgederain train`` (torch.distributed.run, gloo): one
+    summary (rank 0), the run folder of a 1-process run plus the distributed record."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "cli"
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        f'model = "tiny"\nbackgrounds = ["{runs["bg"]}"]\nrain = "medium"\ncrop = 32\nbatch_size = 4\n'
+        "holdout_every = 6\nval_count = 2\nval_crop = 32\nae_iterations = 2\nderain_iterations = 2\n"
+        'threads = 1\ndevice = "cpu"\n'
+    )
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+           str(_free_port()), "-m", "edgederain", "train", "--config", str(config), "--out", str(out),
+           "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("derain: done at step 2/2") == 1, done.stdout
+    assert "effective batch 4 = 2 per process" in done.stderr
+    info = json.loads((out / "config.json").read_text())["distributed"]
+    assert info["world_size"] == 2 and info["backend"] == "gloo" and info["sync_bn"] is True
+    assert {p.name for p in out.glob("*.pt")} >= {"ae_final.pt", "derain_final.pt", "derain_best.pt"}
+
+
+def test_distributed_cli_outside_torchrun_exits_2(monkeypatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from edgederain.cli import app
+    from edgederain.train.distributed import TORCHRUN_VARS
+
+    for v in TORCHRUN_VARS:
+        monkeypatch.delenv(v, raising=False)
+    result = CliRunner().invoke(app, ["train", "--model", "tiny", "--out", str(tmp_path / "x"), "--distributed"])
+    assert result.exit_code == 2
+    assert "launch with: torchrun --nproc-per-node N" in result.output
+    assert not (tmp_path / "x").exists()

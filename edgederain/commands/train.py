@@ -46,12 +46,29 @@ def _train(
         "without --config, the fine-tune defaults apply (stage derain, lr 2e-4, 2000 iterations).",
     ),
     val_rain: Optional[List[str]] = typer.Option(None, help="Validate on each of these rain presets (repeatable)."),
+    lr_scaling: Optional[str] = typer.Option(
+        None, help="none | linear | sqrt: lr x f(batch_size / lr_batch) (for a larger multi-GPU batch)."
+    ),
+    lr_batch: Optional[int] = typer.Option(None, help="The batch size lr was tuned for (default 4)."),
+    sync_bn: Optional[bool] = typer.Option(
+        None, "--sync-bn/--no-sync-bn", help="Distributed: BatchNorm statistics over all processes (default on)."
+    ),
+    distributed: Optional[bool] = typer.Option(
+        None, "--distributed/--single-process",
+        help="DDP over the processes torchrun started (default: on when launched by torchrun).",
+    ),
+    dist_backend: str = typer.Option("auto", help="Distributed backend: auto (nccl on CUDA, else gloo) | gloo | nccl."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out where it stopped."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
-    """Train the rain autoencoder (stage 1) and/or the derain network (stage 2)."""
+    """Train the rain autoencoder (stage 1) and/or the derain network (stage 2).
+
+    Several processes or GPUs: torchrun --nproc-per-node N -m edgederain train --config ...
+    (batch_size is the batch of one optimizer step, split over the N processes).
+    """
     with user_errors():
         from edgederain.train.config import TrainConfig, load_train_config
+        from edgederain.train.distributed import launched_by_torchrun
         from edgederain.train.loop import train
 
         from edgederain.train.config import FINETUNE_DEFAULTS
@@ -64,19 +81,53 @@ def _train(
             derain_iterations=derain_iterations, batch_size=batch_size, crop=crop, lr=lr, amp=amp,
             channels_last=channels_last, device=device, threads=threads, seed=seed,
             ae_checkpoint=ae_checkpoint, init=init, val_rain=val_rain or None,
+            lr_scaling=lr_scaling, lr_batch=lr_batch, sync_bn=sync_bn,
         )
         cfg = _apply_flags(base, flags)
+        use_dist = launched_by_torchrun() if distributed is None else distributed
+        if not use_dist and launched_by_torchrun() and int(os.environ["WORLD_SIZE"]) > 1:
+            from edgederain.errors import ConfigError
+
+            raise ConfigError(
+                f"--single-process under torchrun would run {os.environ['WORLD_SIZE']} copies of the "
+                "run into one folder; drop --single-process, or launch without torchrun"
+            )
+        ctx = _join(cfg, dist_backend) if use_dist else None
+        main = ctx is None or ctx.is_main
         try:
-            with _tidy_if_nothing_trained(Path(cfg.out_dir)):
-                result = train(cfg, resume=resume, progress=progress)
+            tidy = _tidy_if_nothing_trained(Path(cfg.out_dir)) if main else contextlib.nullcontext()
+            with tidy:
+                result = train(cfg, resume=resume, progress=progress and main, **({"dist": ctx} if ctx else {}))
         except KeyboardInterrupt:
-            typer.echo(f"\ninterrupted; continue with the same command plus --resume (run folder {cfg.out_dir})")
+            if main:
+                typer.echo(f"\ninterrupted; continue with the same command plus --resume (run folder {cfg.out_dir})")
             raise typer.Exit(130) from None
+        finally:
+            if ctx is not None:
+                _leave(ctx)
+        if not main:
+            return
         for s in result.stages:
             state = "done" if s.completed else "stopped"
             metrics = ", ".join(f"{k} {v:.4g}" for k, v in s.last_metrics.items() if not k.startswith("neg_"))
             typer.echo(f"{s.stage}: {state} at step {s.steps}/{s.total}; {metrics}")
         typer.echo(f"run folder: {result.out_dir}")
+
+
+def _join(cfg, backend: str):
+    """This process's place in the torchrun job (refuses --distributed outside torchrun)."""
+    from edgederain.train.distributed import init_distributed
+
+    return init_distributed(cfg.device, backend)
+
+
+def _leave(ctx) -> None:
+    import sys
+
+    from edgederain.train.distributed import shutdown
+
+    if sys.exc_info()[0] is None:  # a rank that failed does not wait for the others at a barrier
+        shutdown(ctx)
 
 
 @contextlib.contextmanager

@@ -89,7 +89,7 @@ class DistContext:
         if sync_bn:
             convert_sync_batchnorm(model, device)
         ids = [device.index if device.index is not None else self.local_rank] if device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=not sync_bn)
+        return DistributedDataParallel(model, device_ids=ids)
 
     def place(self, device: torch.device) -> torch.device:
         """This rank's device: ``cuda:LOCAL_RANK`` for a CUDA run, else ``device``."""

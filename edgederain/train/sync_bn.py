@@ -2,8 +2,8 @@
 
 ``torch.nn.SyncBatchNorm`` runs on CUDA (and XPU/HPU) only; on CPU processes (the ``gloo``
 backend: CI, a cluster of CPU nodes) its forward raises. :class:`AllReduceBatchNorm2d` is the
-same computation written with autograd-aware collectives (``torch.distributed.nn.functional``):
-in training mode the per-channel mean and variance are those of the whole distributed batch, and
+same computation written with an autograd-aware all-reduce (:class:`_AllReduceSum`, whose
+backward is the all-reduce of the gradient): in training mode the per-channel mean and variance are those of the whole distributed batch, and
 the backward all-reduces the gradient of those statistics (the collective's own backward), so the
 gradients DDP averages are exactly those of one process that saw the whole batch.
 
@@ -28,14 +28,33 @@ def _distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over the processes; the gradient of each input is the sum of the outputs' gradients."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        out = tensor.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        out = grad.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(out)
+        return out
+
+
+def all_reduce(tensor: torch.Tensor) -> torch.Tensor:
+    """Differentiable sum of ``tensor`` over the processes of the default group."""
+    return _AllReduceSum.apply(tensor)
+
+
 class AllReduceBatchNorm2d(nn.BatchNorm2d):
     """``BatchNorm2d`` whose training-mode statistics span all processes (CPU and GPU)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and _distributed()):
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
-
         xf = x.float()
         channels = xf.shape[1]
         count = xf.new_tensor([xf.numel() // channels], dtype=torch.float32)
