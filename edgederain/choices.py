@@ -66,12 +66,3 @@ Amp = Literal["off", "bf16"]
 AMPS: tuple[str, ...] = get_args(Amp)
 Device = Literal["auto", "cpu", "cuda"]
 DEVICES: tuple[str, ...] = get_args(Device)
-
-__all__ = [
-    "AMPS", "Amp", "DEVICES", "Device", "STAGES", "Stage",
-    "CALIB_METHODS", "CLI_OPENVINO_PRECISIONS", "CalibMethod", "DIFF_MODES", "DiffMode", "EXPORTERS",
-    "Exporter", "FP16_BACKENDS", "Fp16Backend", "INT8_SCHEMES", "Int8Scheme", "KEEP_GROUPS", "KeepGroup",
-    "LAYOUTS", "Layout", "OPENVINO_PRECISIONS", "OpenVINOPrecision", "POLICIES", "PRECISIONS", "PROVIDERS",
-    "Policy", "Precision", "ProviderName", "SIDES", "Side", "UPSAMPLES", "UPSAMPLE_CHOICES", "Upsample",
-    "UpsampleChoice", "VARIANTS", "Variant",
-]

@@ -83,7 +83,7 @@ def test_typer_choices_are_built_from_the_lists():
     offered = {
         export.Fp16Converter: choices.FP16_BACKENDS, export.CalibMethod: choices.CALIB_METHODS,
         export.Int8Scheme: choices.INT8_SCHEMES, export.Upsample: choices.UPSAMPLE_CHOICES,
-        export.Exporter: choices.EXPORTERS, runtime.ProviderChoice: choices.PROVIDERS,
+        export.Exporter: choices.EXPORTERS,
         runtime.PrecisionChoice: choices.CLI_OPENVINO_PRECISIONS, runtime.PolicyChoice: choices.POLICIES,
         compare.DiffChoice: choices.DIFF_MODES,
     }
@@ -91,6 +91,8 @@ def test_typer_choices_are_built_from_the_lists():
         assert tuple(m.value for m in enum_type) == values
         assert all(isinstance(m, str) and m == m.value for m in enum_type)  # typer needs str members
     assert export.Upsample.auto.value == "auto" and runtime.PrecisionChoice.f32.value == "f32"
+    providers = tuple(m.value for m in runtime.ProviderChoice)  # the providers, then CLI-only modes
+    assert providers[: len(choices.PROVIDERS)] == choices.PROVIDERS and set(providers[len(choices.PROVIDERS):]) <= {"auto"}
 
 
 def test_pending_modules_still_agree_with_the_lists():

@@ -45,11 +45,7 @@ _EXTRAS = {"torch": "train", "onnx": "export", "onnxsim": "export", "onnxruntime
 
 
 def choice_enum(name: str, values: Iterable[str]) -> type[enum.Enum]:
-    """A ``str`` Enum with one member per value (named as the value), for a typer option's choices.
-
-    Build it from a tuple of :mod:`edgederain.choices`, so the command line offers exactly the
-    values the configuration accepts.
-    """
+    """A ``str`` Enum for a typer option, one member per value of a tuple of :mod:`edgederain.choices`."""
     return enum.Enum(name, [(v, v) for v in values], type=str)
 
 

@@ -7,16 +7,8 @@ from pathlib import Path
 
 from edgederain.calibration.quantize import QuantizeConfig
 from edgederain.choices import (
-    EXPORTERS,
-    FP16_BACKENDS,
-    PRECISIONS,
-    UPSAMPLE_CHOICES,
-    UPSAMPLES,
-    Exporter,
-    Fp16Backend,
-    Precision,
-    Upsample,
-    UpsampleChoice,
+    EXPORTERS, FP16_BACKENDS, PRECISIONS, UPSAMPLE_CHOICES, UPSAMPLES, Exporter, Fp16Backend, Precision,
+    Upsample, UpsampleChoice,
 )
 from edgederain.errors import ExportError
 from edgederain.export.gates import Gates
