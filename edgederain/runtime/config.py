@@ -8,6 +8,8 @@ from typing import Literal
 from edgederain.errors import ConfigError
 from edgederain.runtime.checks import check_choice, check_int
 from edgederain.runtime.providers import (
+    AUTO,
+    AutoPolicy,
     CPUOptions,
     OpenVINOOptions,
     OVPrecision,
@@ -55,6 +57,11 @@ class SessionConfig:
     memory_budget: int | Literal["auto"] | None = "auto"
     large_frames: LargeFrames = "tile"
 
+    @property
+    def is_auto(self) -> bool:
+        """True for an unresolved ``provider="auto"`` config (see :meth:`for_provider`)."""
+        return self.providers.auto is not None
+
     def __post_init__(self) -> None:
         if not isinstance(self.providers, ProviderConfig):
             raise ConfigError(
@@ -89,8 +96,14 @@ class SessionConfig:
         openvino_precision: OVPrecision = "f32",
         memory_budget: int | Literal["auto"] | None = "auto",
         large_frames: LargeFrames = "tile",
+        exclude_precisions: tuple[str, ...] = (),
     ) -> "SessionConfig":
         """A config for one provider's conventional chain (e.g. tensorrt -> cuda -> cpu).
+
+        ``provider="auto"`` makes a config that :func:`edgederain.runtime.auto.auto_session`
+        resolves per model and machine (fastest gated provider and precision, never one of
+        ``exclude_precisions``: fp32, fp16, bf16, int8); ``exclude_precisions`` is refused for
+        any other provider, where the precision is the model file's.
 
         ``threads`` sets the CPU provider's and OpenVINO's thread count (0: their default);
         ``tile`` enables tiling with that core size and ``tile_pad`` context pixels;
@@ -100,11 +113,21 @@ class SessionConfig:
         check_int("tile", tile, minimum=8, optional=True)
         check_int("tile_pad", tile_pad, minimum=0)
         check_choice("openvino_precision", openvino_precision, ("f32", "bf16", "f16"))
+        auto = provider == AUTO
+        if exclude_precisions and not auto:
+            raise ConfigError(
+                "exclude_precisions (--exclude-precision) only applies to provider 'auto'; with "
+                f"provider {getattr(provider, 'value', provider)!r} the precision is the model file's"
+            )
+        if auto and allow_fallback:
+            raise ConfigError("allow_fallback (--allow-fallback) does not apply to provider 'auto', "
+                              "which only picks providers that run")
         providers = ProviderConfig.for_provider(
             provider,
             allow_fallback=allow_fallback,
             cpu=CPUOptions(intra_op_threads=threads),
             openvino=OpenVINOOptions(precision=openvino_precision, num_threads=threads),
+            **({"auto": AutoPolicy(tuple(exclude_precisions))} if auto else {}),
         )
         tiling = TileConfig(tile=tile, pad=tile_pad) if tile is not None else None
         return cls(

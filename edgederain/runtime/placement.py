@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgederain.contract import IOContract
-from edgederain.errors import MissingDependencyError, ProviderError
+from edgederain.errors import ConfigError, MissingDependencyError, ProviderError
 from edgederain.runtime.providers import Provider, ProviderConfig
 
 PLUGIN_REGISTRATION = "edgederain_openvino"
@@ -177,6 +177,12 @@ def plan_placement(
 ) -> Placement:
     """Decide the ORT provider list; raise :class:`ProviderError` for a missing provider unless
     ``config.allow_fallback`` (then it is dropped and recorded)."""
+    if config.auto is not None:
+        raise ConfigError(
+            "provider 'auto' is chosen per model and machine: open the session with "
+            "edgederain.runtime.auto.auto_session(model, config) (CLI: --provider auto), "
+            "or name a provider"
+        )
     available = set(ort.get_available_providers())
     entries: list[tuple[str, dict[str, str]]] = []
     dropped: list[tuple[Provider, str]] = []

@@ -233,6 +233,29 @@ class OpenVINOOptions:
         return opts
 
 
+AUTO_PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16", "int8")
+
+
+@dataclass(frozen=True)
+class AutoPolicy:
+    """``--provider auto``: choose provider and precision per machine (:mod:`edgederain.runtime.auto`),
+    never one of the ``exclude``-d precisions (fp32, fp16, bf16, int8)."""
+
+    exclude: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        exclude = (self.exclude,) if isinstance(self.exclude, str) else tuple(self.exclude)
+        unknown = [p for p in exclude if p not in AUTO_PRECISIONS]
+        if unknown:
+            raise ConfigError(
+                f"exclude_precisions (--exclude-precision) names unknown precision(s) {unknown}; "
+                f"choose from {', '.join(AUTO_PRECISIONS)}"
+            )
+        if set(exclude) >= set(AUTO_PRECISIONS):
+            raise ConfigError(f"exclude_precisions (--exclude-precision) excludes every precision; leave at least one")
+        object.__setattr__(self, "exclude", tuple(dict.fromkeys(exclude)))
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """Which providers to request, in priority order, with their options.
@@ -248,8 +271,11 @@ class ProviderConfig:
     tensorrt: TensorRTOptions = field(default_factory=TensorRTOptions)
     openvino: OpenVINOOptions = field(default_factory=OpenVINOOptions)
     io_binding: bool | None = None
+    auto: AutoPolicy | None = None
 
     def __post_init__(self) -> None:
+        if self.auto is not None and not isinstance(self.auto, AutoPolicy):
+            raise ConfigError("auto must be an AutoPolicy or None")
         names = tuple(parse_provider(p) for p in self.providers)
         if not names:
             raise ConfigError("providers is empty; request at least 'cpu'")
@@ -266,7 +292,12 @@ class ProviderConfig:
 
     @classmethod
     def for_provider(cls, name: Provider | str, **options: Any) -> "ProviderConfig":
-        """The conventional chain for one provider: tensorrt -> (tensorrt, cuda, cpu), etc."""
+        """The conventional chain for one provider: tensorrt -> (tensorrt, cuda, cpu), etc.;
+        ``"auto"`` marks the config for :func:`edgederain.runtime.auto.auto_session` (the CPU
+        entry is a placeholder until it is resolved)."""
+        if name == AUTO:
+            options.setdefault("auto", AutoPolicy())
+            return cls(providers=(Provider.CPU,), **options)
         return cls(providers=CHAINS[parse_provider(name)], **options)
 
     @property
@@ -279,6 +310,9 @@ class ProviderConfig:
         return self.primary.is_gpu if self.io_binding is None else self.io_binding
 
 
+AUTO = "auto"
+
+
 def parse_provider(name: Provider | str) -> Provider:
     """``"cuda"`` / ``"CUDAExecutionProvider"`` / :class:`Provider` -> :class:`Provider`."""
     if isinstance(name, Provider):
@@ -288,5 +322,5 @@ def parse_provider(name: Provider | str) -> Provider:
             return p
     raise ConfigError(
         f"unknown execution provider {name!r} for {option('provider')}; "
-        f"choose one of {[p.value for p in Provider]}"
+        f"choose one of {[p.value for p in Provider] + [AUTO]}"
     )
