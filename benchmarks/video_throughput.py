@@ -87,7 +87,7 @@ def time_file(session, frames: list[np.ndarray]) -> dict:
 def measure(size: tuple[int, int], args) -> dict:
     frames = frames_for(size, args.frames)
     rows = []
-    for precision in ("fp32", "int8"):
+    for precision in args.precisions:
         for threads in (1, 2):
             session = DerainSession(default_model_path(precision=precision),
                                     SessionConfig.for_provider("cpu", threads=threads))
@@ -112,6 +112,7 @@ def main() -> None:
     ap.add_argument("--size", default="320x480", help="HxW")
     ap.add_argument("--frames", type=int, default=6)
     ap.add_argument("--batch-check", action="store_true", help="Also time batch 2 with 2 threads.")
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "int8"], choices=["fp32", "int8"])
     ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "video_throughput.json")
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
@@ -120,9 +121,12 @@ def main() -> None:
     record = json.loads(args.json.read_text()) if args.json.exists() else {"sizes": {}}
     record["what"] = ("DerainStream frames per second (model only, batch 1 unless stated), temporal filter "
                       "cost per frame, and whole-file derain (decode + model + flow stabiliser + encode)")
-    record["sizes"][f"{size[1]}x{size[0]}"] = {**result, "machine": info,
-                                               "command": f"benchmarks/video_throughput.py --size {args.size} "
-                                                          f"--frames {args.frames}" + (" --batch-check" if args.batch_check else "")}
+    key = f"{size[1]}x{size[0]}"
+    command = (f"benchmarks/video_throughput.py --size {args.size} --frames {args.frames} --precisions "
+               + " ".join(args.precisions) + (" --batch-check" if args.batch_check else ""))
+    runs = [r for r in record["sizes"].get(key, {}).get("runs", []) if r["precisions"] != args.precisions]
+    runs.append({"precisions": args.precisions, **result, "machine": info, "command": command})
+    record["sizes"][key] = {"runs": runs}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
