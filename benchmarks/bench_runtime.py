@@ -182,6 +182,43 @@ def openvino_worker(args: argparse.Namespace) -> None:
                            "load_config": session.info.provider_options.get(
                                "OpenVINOExecutionProvider", {}).get("load_config")}
     print(json.dumps(info), flush=True)
+    _serve(runs, frames, args)
+
+
+def ov_runtime_worker(args: argparse.Namespace) -> None:
+    """OpenVINO's own runtime (``openvino`` package; numpy + openvino only): the FP32 file at f32 and
+    bf16 inference precision, the INT8 (QDQ) file at f32 and bf16 (its int8 kernels either way).
+    Same protocol as :func:`openvino_worker`."""
+    import openvino as ov
+
+    core = ov.Core()
+    frames = np.load(args.frames_file)
+    variants = {"f32": (args.model, "f32"), "bf16": (args.model, "bf16"),
+                "int8": (args.model_int8, "f32"), "int8_bf16": (args.model_int8, "bf16")}
+    runs, info = {}, {}
+    for name, (model, hint) in variants.items():
+        config = {"INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": args.threads,
+                  "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
+        try:
+            compiled = core.compile_model(model, "CPU", config)
+        except Exception as exc:  # noqa: BLE001 - report why the variant is missing
+            info[name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            continue
+        request, output = compiled.create_infer_request(), compiled.output(0)
+
+        def run(f, request=request, output=output):
+            x = np.ascontiguousarray(f.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+            return np.asarray(request.infer({0: x})[output])[0].transpose(1, 2, 0)
+
+        runs[name] = run
+        info[name] = {"openvino": ov.__version__, "hint": hint, "model": str(model),
+                      "execution_precision": str(compiled.get_property("INFERENCE_PRECISION_HINT"))}
+    print(json.dumps(info), flush=True)
+    _serve(runs, frames, args)
+
+
+def _serve(runs: dict, frames: np.ndarray, args) -> None:
+    """Answer ``out NAME`` (outputs saved as .npy) and ``run NAME I`` (seconds) on stdin."""
     for line in sys.stdin:
         cmd, name, *rest = line.split()
         if cmd == "out":
@@ -193,20 +230,30 @@ def openvino_worker(args: argparse.Namespace) -> None:
             print(time.perf_counter() - t0, flush=True)
 
 
-def start_openvino(python: str, models: dict, frames: np.ndarray, tmp: Path, args) -> tuple[dict, dict]:
-    """Start the worker; returns (info per precision, runners for those that work)."""
+def start_openvino(python: str, models: dict, frames: np.ndarray, tmp: Path, args, *,
+                   kind: str = "ort-openvino", prefix: str = "openvino_") -> tuple[dict, dict]:
+    """Start a worker (``kind``: ONNX Runtime's OpenVINO EP, or OpenVINO's own runtime); returns
+    (info per variant, runners for those that work, named ``prefix + variant``)."""
+    tmp.mkdir(parents=True, exist_ok=True)
     np.save(tmp / "frames.npy", frames)
-    cmd = [python, __file__, "--worker", "--model", str(models["fp32"]), "--model-int8", str(models["int8"]),
+    cmd = [python, __file__, "--worker", kind, "--model", str(models["fp32"]), "--model-int8", str(models["int8"]),
            "--frames-file", str(tmp / "frames.npy"),
            "--out-dir", str(tmp), "--threads", str(args.threads)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     worker = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     line = worker.stdout.readline()
     if not line:
-        return {"error": "OpenVINO worker did not start"}, {}
+        return {"error": f"{kind} worker did not start"}, {}
     info = json.loads(line)
-    runners = {f"openvino_{p}": RemoteRunner(worker, p, tmp) for p, v in info.items() if "error" not in v}
+    runners = {f"{prefix}{p}": RemoteRunner(worker, p, tmp) for p, v in info.items() if "error" not in v}
     return info, runners
+
+
+def _best_ratio(stats: dict, a: str, b: str) -> float | None:
+    """Fastest variant whose name has ``a`` (int8) over the fastest with ``b`` (bf16, not int8)."""
+    best_a = [v["median_ms"] for k, v in stats.items() if a in k]
+    best_b = [v["median_ms"] for k, v in stats.items() if b in k and a not in k]
+    return min(best_a) / min(best_b) if best_a and best_b else None
 
 
 def bench_size(size, models, checkpoint, args) -> dict:
@@ -214,26 +261,33 @@ def bench_size(size, models, checkpoint, args) -> dict:
     row: dict = {"shape_hw": list(size), "frames": len(frames), "load_before": list(os.getloadavg())}
     runners = {"torch_eager": LocalRunner(torch_runner(checkpoint, args.threads), frames),
                "ort_fp32": LocalRunner(ort_runner(models["fp32"], args.threads)[1], frames),
-               "ort_fp32_resize": LocalRunner(ort_runner(models["fp32_resize"], args.threads)[1], frames),
                "ort_int8": LocalRunner(ort_runner(models["int8"], args.threads)[1], frames)}
+    if models["fp32_resize"] != models["fp32"]:
+        runners["ort_fp32_resize"] = LocalRunner(ort_runner(models["fp32_resize"], args.threads)[1], frames)
     with tempfile.TemporaryDirectory() as tmp:
-        info, worker_runners = {}, {}
+        info, ovrt_info, worker_runners = {}, {}, {}
         if args.openvino_python:
-            info, worker_runners = start_openvino(args.openvino_python, models, frames, Path(tmp), args)
+            info, worker_runners = start_openvino(args.openvino_python, models, frames, Path(tmp) / "ep", args)
+        if args.openvino_runtime_python:
+            ovrt_info, more = start_openvino(args.openvino_runtime_python, models, frames, Path(tmp) / "rt", args,
+                                             kind="openvino-runtime", prefix="ovrt_")
+            worker_runners.update(more)
         stats, outs = interleaved({**runners, **worker_runners}, len(frames), args.warmup, args.iterations)
-        for r in worker_runners.values():
+        for r in {id(r.worker): r for r in worker_runners.values()}.values():
             r.worker.stdin.close()
             r.worker.wait(timeout=60)
-            break
     for name, st in stats.items():
         if name != "ort_fp32":
             st["psnr_vs_fp32"] = psnr_vs(outs["ort_fp32"], outs[name])
-        row[name] = {**st, **info.get(name.replace("openvino_", ""), {})} if name.startswith("openvino") else st
-    row["openvino_info"] = info
+        extra = info if name.startswith("openvino_") else ovrt_info if name.startswith("ovrt_") else {}
+        row[name] = {**st, **extra.get(name.split("_", 1)[1], {})}
+    row["openvino_info"], row["openvino_runtime_info"] = info, ovrt_info
+    row["best_int8_to_best_bf16_median"] = _best_ratio(stats, "int8", "bf16")
     eager = row["torch_eager"]["median_ms"]
     row["ratio_to_torch_median"] = {k: v["median_ms"] / eager for k, v in stats.items()}
     row["ratio_int8_to_fp32_median"] = stats["ort_int8"]["median_ms"] / stats["ort_fp32"]["median_ms"]
-    row["ratio_int8_to_fp32_resize_median"] = stats["ort_int8"]["median_ms"] / stats["ort_fp32_resize"]["median_ms"]
+    if "ort_fp32_resize" in stats:
+        row["ratio_int8_to_fp32_resize_median"] = stats["ort_int8"]["median_ms"] / stats["ort_fp32_resize"]["median_ms"]
     row["load_after"] = list(os.getloadavg())
     return row
 
@@ -274,12 +328,23 @@ def export_models(checkpoint: Path, out: Path) -> dict[str, Path]:
     configs = {
         "fp32": ExportConfig(),
         "fp32_resize": ExportConfig(upsample="resize"),
-        "int8": ExportConfig(precision="int8", calib_data=DATA / "backgrounds" / "camvid", calib_rain="light",
+        "int8": ExportConfig(precision="int8", calib_data=DATA / "backgrounds" / "camvid", calib_rain="all-weather",
                              quantize=QuantizeConfig(progress=False)),
     }
     for name, path in models.items():
         if not path.exists():
             export_onnx(checkpoint, path, config=configs[name])
+    return models
+
+
+def chosen_models(checkpoint: Path, work: Path, args) -> dict[str, Path]:
+    """``--fp32-model`` / ``--int8-model`` (e.g. the packaged files) where given, else exported."""
+    models = export_models(checkpoint, work) if not (args.fp32_model and args.int8_model) else {}
+    if args.fp32_model:
+        models["fp32"] = args.fp32_model
+    if args.int8_model:
+        models["int8"] = args.int8_model
+    models.setdefault("fp32_resize", models["fp32"])
     return models
 
 
@@ -295,20 +360,24 @@ def main() -> None:
     ap.add_argument("--openvino-python")
     ap.add_argument("--preset", default="thesis", help="preset for the random-weight model")
     ap.add_argument("--no-tiling", action="store_true", help="skip the tiling accuracy/memory checks")
-    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--openvino-runtime-python",
+                    help="a Python with the openvino package: OpenVINO's own runtime, f32/bf16/int8")
+    ap.add_argument("--fp32-model", type=Path, help="FP32 file to time (default: exported from --checkpoint)")
+    ap.add_argument("--int8-model", type=Path, help="INT8 file to time (default: exported from --checkpoint)")
+    ap.add_argument("--worker", choices=("ort-openvino", "openvino-runtime"), help=argparse.SUPPRESS)
     ap.add_argument("--frames-file", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
     ap.add_argument("--model-int8", help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        return openvino_worker(args)
+        return (openvino_worker if args.worker == "ort-openvino" else ov_runtime_worker)(args)
     from edgederain.bench import json_ready, machine_info, versions
 
     work = args.out.parent
     work.mkdir(parents=True, exist_ok=True)
     checkpoint = args.checkpoint or lively_checkpoint(work / f"{args.preset}_random.pt", args.preset)
-    models = export_models(checkpoint, work)
+    models = chosen_models(checkpoint, work, args)
     result = {"checkpoint": str(checkpoint), "weights": "given" if args.checkpoint else f"{args.preset}, random (He init, rain std 0.05)",
               "threads": args.threads, "machine": machine_info(), "versions": versions(), "sizes": []}
     for text in args.sizes.split(","):

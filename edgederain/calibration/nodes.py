@@ -75,6 +75,17 @@ def nodes_in_groups(model: onnx.ModelProto, groups: Iterable[str]) -> list[str]:
     return [n.name for n in model.graph.node if any(_in_group(n, g) for g in groups)]
 
 
+def first_encoder_pool(model: onnx.ModelProto) -> list[str]:
+    """Name of the encoder's first (full-resolution) max-pool, as a list (empty if none).
+
+    Behind the stem's float InstanceNorm, ONNX Runtime's CPU provider lays this pool out NCHW
+    and runs it in uint8 on a generic kernel; kept in float it runs on MLAS's pooling kernel
+    (see :class:`edgederain.calibration.quantize.QuantizeConfig`, ``float_first_pool``).
+    """
+    pools = [n.name for n in model.graph.node if n.op_type == "MaxPool" and in_module(n, "net.encoder")]
+    return pools[:1]
+
+
 def op_counts(model: onnx.ModelProto) -> dict[str, int]:
     """Node count per op type, most frequent first."""
     return dict(Counter(n.op_type for n in model.graph.node).most_common())

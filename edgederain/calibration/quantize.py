@@ -20,6 +20,13 @@ frames 1-12, 16 CamVid frames with synthetic rain for calibration; FP32 scores 3
   Keeping the sigmoids changed nothing; stem + head gained 1.2 dB vs FP32 and nothing vs ground
   truth; ``op_types=("Conv",)`` (quantize only convs) had the same latency, +0.9 dB vs FP32 and
   -0.06 dB vs ground truth.
+- ``float_first_pool`` (default True): the encoder's first 2x2 max-pool stays float. Its input
+  comes from the first residual block, whose skip path starts at the stem's float InstanceNorm,
+  so ONNX Runtime keeps that tensor NCHW and ran the pool in uint8 on a slow generic kernel
+  (74 of 1230 ms at 480x320 on 1 thread of the 2-core EPYC); in float (DequantizeLinear, MLAS
+  max-pool, QuantizeLinear) it took 5 ms, the whole model 5 % less. The other two pools are
+  fused into NHWC uint8 pools by ORT and stay quantized (floating all three added transposes
+  and reorders).
 - The calibration cache (ORT's JSON tensor ranges) is reused when the model, the calibration
   frames and the range settings are unchanged; a key file next to it records what it was made
   from, and a mismatch recalibrates instead of silently reusing stale ranges.
@@ -38,7 +45,7 @@ from typing import Any, Literal
 
 import onnx
 
-from edgederain.calibration.nodes import KEEP_GROUPS, nodes_in_groups, op_counts
+from edgederain.calibration.nodes import KEEP_GROUPS, first_encoder_pool, nodes_in_groups, op_counts
 from edgederain.calibration.ranges import calibrate_to_cache
 from edgederain.calibration.reader import CalibrationFrames
 from edgederain.errors import CalibrationError
@@ -59,6 +66,7 @@ class QuantizeConfig:
     keep_float: tuple[str, ...] = ("rlcn", "io")
     exclude_nodes: tuple[str, ...] = ()
     op_types: tuple[str, ...] | None = None
+    float_first_pool: bool = True
     percentile: float = 99.999
     cache: Path | None = None
     progress: bool = True
@@ -158,7 +166,8 @@ def quantize_model(
 
     model = copy.deepcopy(model)
     global_average_pools(model)  # exported graphs have it already; older FP32 files may not
-    kept = tuple(dict.fromkeys(nodes_in_groups(model, config.keep_float) + list(config.exclude_nodes)))
+    pool = first_encoder_pool(model) if config.float_first_pool else []
+    kept = tuple(dict.fromkeys(nodes_in_groups(model, config.keep_float) + pool + list(config.exclude_nodes)))
     if not nodes_in_groups(model, ["rlcn"]):
         raise CalibrationError("no RLCN nodes found (graph lacks module info); quantize a model "
                                "written by edgederain export")
@@ -177,6 +186,7 @@ def quantize_model(
     settings = {
         **config.range_settings(), "scheme": config.scheme, "per_channel": config.per_channel,
         "keep_float": list(config.keep_float), "excluded_nodes": len(kept),
+        "float_first_pool": bool(pool),
         "op_types": list(config.op_types) if config.op_types else None,
         "frames": len(frames), "crop": frames.crop, "frames_sha256": frames.fingerprint(),
         "source": frames.source, "format": "QDQ", "upsample": upsample_form(model),
