@@ -128,6 +128,7 @@ class VideoReader:
         av = self._av = _av()
         self.source = str(source)
         self.live = is_url(source)
+        self.timeout = timeout
         kwargs = {"timeout": (timeout, timeout)} if self.live else {}
         try:
             self._container = av.open(self.source, **kwargs)
@@ -164,6 +165,9 @@ class VideoReader:
                     yield Frame(frame.to_ndarray(format="rgb24"), frame.pts, frame.time_base, n)
                     n += 1
         except (av.error.FFmpegError, OSError) as exc:
+            if self.live and isinstance(exc, av.error.ExitError):
+                raise TruncatedVideoError(f"{self.source}: the stream stalled after frame {n} (no data "
+                                          f"within {self.timeout:g} s)", frames=n) from None
             raise TruncatedVideoError(f"{self.source}: the video breaks after frame {n} ({exc})", frames=n) from None
         self._check_complete(n, last_time)
 

@@ -114,12 +114,46 @@ def http_server(tmp_path):
 
 
 def test_a_video_served_on_loopback_streams_like_the_file(tmp_path, http_server):
+    from edgederain.runtime.stream import DerainStream
+
+    class Invert:
+        def run(self, frames):
+            return 255 - frames
+
     make_video(tmp_path / "clip.mkv", 10)
     url = f"{http_server}/clip.mkv"
     assert is_url(url) and not is_url(tmp_path / "clip.mkv")
-    frames = list(read_video(url, timeout=5))
-    assert len(frames) == 10
-    np.testing.assert_array_equal(frames[3], next(f for i, f in enumerate(read_video(tmp_path / "clip.mkv")) if i == 3))
+    outs = list(DerainStream(Invert(), batch=3).run(read_video(url, timeout=5)))
+    assert len(outs) == 10
+    np.testing.assert_array_equal(outs[3], 255 - list(read_video(tmp_path / "clip.mkv"))[3])
+
+
+def test_a_stream_that_stalls_mid_way_raises_after_the_timeout(tmp_path):
+    data = make_video(tmp_path / "v.mkv", 30, noisy=True).read_bytes()
+
+    class Stall(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            time.sleep(6)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stall)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    got, start = 0, time.monotonic()
+    try:
+        with pytest.raises(TruncatedVideoError, match="stalled after frame .* within 1 s") as info:
+            for _ in read_video(f"http://127.0.0.1:{server.server_address[1]}/v.mkv", timeout=1.0):
+                got += 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert 0 < got < 30 and info.value.frames == got and time.monotonic() - start < 6
 
 
 @pytest.fixture
