@@ -177,7 +177,7 @@ class VideoReader:
         if self.live or n == 0:
             return
         step = 1.0 / float(info.rate) if info.rate else 0.04
-        short_of_frames = info.frames is not None and n < info.frames - 1
+        short_of_frames = info.frames is not None and n < info.frames - max(2, 0.02 * info.frames)
         short_of_time = (info.duration is not None and last_time is not None
                          and last_time + step < info.duration - max(2 * step, 0.02 * info.duration))
         if short_of_frames or short_of_time:
