@@ -256,3 +256,14 @@ def test_distributed_cli_outside_torchrun_exits_2(monkeypatch, tmp_path: Path) -
     assert result.exit_code == 2
     assert "launch with: torchrun --nproc-per-node N" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_single_process_under_a_multi_process_torchrun_is_refused(monkeypatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from edgederain.cli import app
+
+    for k, v in dict(RANK="0", WORLD_SIZE="2", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT="1").items():
+        monkeypatch.setenv(k, v)
+    result = CliRunner().invoke(app, ["train", "--model", "tiny", "--out", str(tmp_path / "x"), "--single-process"])
+    assert result.exit_code == 2 and "would run 2 copies" in result.output
