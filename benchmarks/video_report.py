@@ -43,6 +43,15 @@ def flicker_tables(d: dict) -> None:
         print(f"| {name} | {c['rain']} | {c['reference']['rainy']['mean_psnr_y']:.2f} | " + " | ".join(cells) + f" | {worst:+.2f} dB |")
 
 
+def per_frame_table(d: dict, picks=("camvid/0016E5_07860.png", "camvid/Seq05VD_f01800.png")) -> None:
+    """PSNR Y frame by frame, per-frame model vs flow, for a still clip and a pan with an object."""
+    clips = [c for c in d["clips"] if c["background"] in picks]
+    print("| frame | " + " | ".join(f"{c['background'].split('/')[-1]} {c['motion']}{' + object' if c['moving_object'] else ''}: per-frame / flow" for c in clips) + " |")
+    print("|---:|" + "---:|" * len(clips))
+    for t in range(len(clips[0]["per-frame"]["psnr_y"])):
+        print(f"| {t} | " + " | ".join(f"{c['per-frame']['psnr_y'][t]:.2f} / {c['flow']['psnr_y'][t]:.2f}" for c in clips) + " |")
+
+
 def throughput_table(d: dict) -> None:
     print("| frame | model | threads | stream fps (batch 1) | ms/frame | batch 2 fps | file fps (decode + model + flow + encode) | mask ms/frame | flow ms/frame | load average at start |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -65,6 +74,8 @@ def main() -> None:
     flicker = RESULTS / "video_flicker.json"
     if flicker.exists():
         flicker_tables(json.loads(flicker.read_text()))
+        print()
+        per_frame_table(json.loads(flicker.read_text()))
         print()
     throughput = RESULTS / "video_throughput.json"
     if throughput.exists():
