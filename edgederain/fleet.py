@@ -36,9 +36,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from edgederain.derain_files import MEDIA_SUFFIXES, ItemResult, JobOptions, JobSummary, expand_inputs, plan
-from edgederain.errors import ConfigError, ImageWriteError, MissingDependencyError
+from edgederain.errors import ConfigError, EdgeDerainError, ImageWriteError, MissingDependencyError
 
 RAY_EXTRA = "ray"
+
+
+class FleetError(EdgeDerainError, RuntimeError):
+    """The Ray job itself failed (an actor could not create its session, a node was lost...)."""
 
 
 @dataclass(frozen=True)
@@ -251,8 +255,13 @@ def derain_on_ray(
     results: list[ItemResult] = []
     if not todo:
         return JobSummary((*unmatched, *shown))
-    folder = _OutFolder(out)
     started = _connect(ray, ray_options)
+    try:
+        folder = _OutFolder(out)
+    except ImageWriteError:
+        if started:
+            ray.shutdown()
+        raise
     try:
         # actors see absolute paths (their working folder is not the driver's); results name
         # the inputs and outputs as the single-machine command does
@@ -265,7 +274,11 @@ def derain_on_ray(
             on_result(result)
             return result
 
-        _run(ray, list(names), path, config, remote, ray_options, lambda r: results.append(named(r)))
+        try:
+            _run(ray, list(names), path, config, remote, ray_options, lambda r: results.append(named(r)))
+        except ray.exceptions.RayError as exc:
+            raise FleetError(f"the Ray job stopped after {len(results)} of {len(todo)} inputs: {_cause(exc)}; "
+                             "outputs written so far are kept (rerun to resume)") from None
     except KeyboardInterrupt:
         return JobSummary((*unmatched, *shown, *results), interrupted=True, remaining=len(todo) - len(results))
     finally:
@@ -275,6 +288,18 @@ def derain_on_ray(
     order = {uris.get(src, str(src)): k for k, (src, _) in enumerate(todo)}
     results.sort(key=lambda r: order.get(r.source, len(order)))
     return JobSummary((*unmatched, *shown, *results))
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost error's last line (Ray wraps an actor's exception in its own)."""
+    import re
+
+    text = str(exc)
+    ours = re.findall(r"edgederain\.errors\.\w+: (.+)", text)
+    if ours:
+        return ours[-1].strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def _run(ray, sources: list[str], model: Path, config, options: JobOptions, ray_options: RayOptions,
@@ -300,4 +325,4 @@ def _run(ray, sources: list[str], model: Path, config, options: JobOptions, ray_
         on_result(_item(row))
 
 
-__all__ = ["RAY_EXTRA", "RayOptions", "derain_on_ray", "import_ray"]
+__all__ = ["RAY_EXTRA", "FleetError", "RayOptions", "derain_on_ray", "import_ray"]

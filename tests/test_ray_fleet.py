@@ -156,3 +156,23 @@ def test_installing_without_the_ray_extra_pulls_no_ray() -> None:
     code = "import edgederain.runtime, edgederain.fleet, edgederain.derain_files, edgederain.cli; print('ok')"
     done = run_without(["ray", "torch"], code)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_an_actor_that_cannot_create_its_session_fails_the_job_clearly(ray_local, folder, tmp_path, blur_model) -> None:
+    from typer.testing import CliRunner
+
+    from edgederain.cli import app
+
+    out = tmp_path / "gpu"
+    r = CliRunner().invoke(app, ["derain", str(folder), "-o", str(out), "-m", str(blur_model), "--ray", "local",
+                                 "--ray-actors", "1", "--provider", "cuda", "-q"])
+    try:
+        import onnxruntime
+
+        if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+            pytest.skip("this machine has the CUDA provider: the actors would run")
+    except ImportError:
+        pass
+    assert r.exit_code == 2, r.output
+    assert "the Ray job stopped after 0 of 31 inputs" in r.output and "'cuda' is not available" in r.output
+    assert not out.exists()  # the folder the job made is removed again when nothing was written
