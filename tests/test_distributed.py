@@ -267,3 +267,14 @@ def test_single_process_under_a_multi_process_torchrun_is_refused(monkeypatch, t
         monkeypatch.setenv(k, v)
     result = CliRunner().invoke(app, ["train", "--model", "tiny", "--out", str(tmp_path / "x"), "--single-process"])
     assert result.exit_code == 2 and "would run 2 copies" in result.output
+
+
+def test_backend_choices_are_checked_before_joining(monkeypatch) -> None:
+    from edgederain.train.distributed import init_distributed
+
+    for k, v in dict(RANK="0", WORLD_SIZE="2", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT="1").items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(ConfigError, match="must be auto, gloo or nccl"):
+        init_distributed("cpu", "mpi")
+    with pytest.raises(ConfigError, match="nccl backend needs CUDA"):
+        init_distributed("cpu", "nccl")

@@ -176,3 +176,25 @@ def test_an_actor_that_cannot_create_its_session_fails_the_job_clearly(ray_local
     assert r.exit_code == 2, r.output
     assert "the Ray job stopped after 0 of 31 inputs" in r.output and "'cuda' is not available" in r.output
     assert not out.exists()  # the folder the job made is removed again when nothing was written
+
+
+def test_unreachable_cluster_and_bad_pool_sizes_are_refused() -> None:
+    _ray()
+    from edgederain.errors import ConfigError
+    from edgederain.fleet import RayOptions
+
+    with pytest.raises(ConfigError, match="actors and files_per_call must be >= 1"):
+        RayOptions(actors=0)
+    with pytest.raises(ConfigError, match="gpus_per_actor must be >= 0"):
+        RayOptions(gpus_per_actor=-1)
+    code = (
+        "import os, ray\n"
+        "os.environ.pop('RAY_ADDRESS', None)\n"
+        "from edgederain.fleet import _connect, RayOptions\n"
+        "from edgederain.errors import ConfigError\n"
+        "try:\n    _connect(ray, RayOptions(address='auto'))\n"
+        "except ConfigError as e:\n    print('refused:', e)\n"
+    )
+    done = run_without([], code)
+    assert "refused: cannot reach the Ray cluster at 'auto'" in done.stdout, done.stderr[-2000:]
+    assert "ray start --head" in done.stdout
