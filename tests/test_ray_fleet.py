@@ -146,7 +146,7 @@ def test_missing_ray_names_the_extra(folder, tmp_path, blur_model, monkeypatch) 
 
 
 def test_installing_without_the_ray_extra_pulls_no_ray() -> None:
-    import tomllib
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python >= 3.11")
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert not [d for d in project["dependencies"] if d.lower().startswith("ray")]
