@@ -23,6 +23,13 @@
 #                command="bash benchmarks/gpu_wheel.sh stash && bash benchmarks/gpu_check.sh",
 #                timeout_s=540)
 #   (frames.npz: `.venv/bin/python benchmarks/gpu_check.py --prepare` here, 8 Rain100L pairs.)
+# Size budget: the tracked tree alone was 79 MB (75 MiB, both packaged models' files) when this
+# was written, over the 64 MiB a call may carry, so no call can start until the tree is smaller;
+# the GPU check needs only edgederain/weights/{derain.pt,derain_fp32.onnx,derain_fp16.onnx}
+# (31 MB) of the weights. Measure what travels with
+#   git ls-files -z | xargs -0 du -cb | tail -1
+# and set CHUNK to 64 MiB minus that, minus the manifest and frames.npz (5.4 MB), with a margin.
+# 1.31.1 for cp312 is 255.6 MB: 10 parts at CHUNK=25M.
 # Never commit the wheel or its parts (runs/ is ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
