@@ -131,3 +131,22 @@ def test_audio_the_output_container_refuses_fails_with_the_fix(tmp_path, blur_mo
     assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".edgederain-*"))
     r = _derain(src, "-o", tmp_path / "out.mkv", "-m", blur_model, "-q", "--keep-audio")
     assert r.exit_code == 0, r.output
+
+
+def test_batched_video_frames_match_one_by_one(tmp_path, blur_model):
+    src = tmp_path / "noise.mkv"
+    rng = np.random.default_rng(5)
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("ffv1", rate=10)
+        s.width, s.height = 64, 48
+        for _ in range(7):
+            f = av.VideoFrame.from_ndarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    one, three = tmp_path / "one.mkv", tmp_path / "three.mkv"
+    assert _derain(src, "-o", one, "-m", blur_model, "-q").exit_code == 0
+    assert _derain(src, "-o", three, "-m", blur_model, "-q", "--batch", "3").exit_code == 0
+    a, b = list(read_video(one)), list(read_video(three))
+    assert len(a) == len(b) == 7 and max(np.abs(x.astype(int) - y.astype(int)).max() for x, y in zip(a, b)) <= 1
