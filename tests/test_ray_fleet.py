@@ -55,6 +55,34 @@ def folder(tmp_path: Path) -> Path:
     return d
 
 
+def test_unreachable_cluster_and_bad_pool_sizes_are_refused(tmp_path) -> None:
+    import os
+    import subprocess
+
+    _ray()
+    from edgederain.errors import ConfigError
+    from edgederain.fleet import RayOptions
+
+    with pytest.raises(ConfigError, match="actors and files_per_call must be >= 1"):
+        RayOptions(actors=0)
+    with pytest.raises(ConfigError, match="gpus_per_actor must be >= 0"):
+        RayOptions(gpus_per_actor=-1)
+    code = (
+        "import ray\n"
+        "from edgederain.fleet import _connect, RayOptions\n"
+        "from edgederain.errors import ConfigError\n"
+        "try:\n    _connect(ray, RayOptions(address='auto'))\n"
+        "except ConfigError as e:\n    print('refused:', e)\n"
+    )
+    # runs before the module's local instance starts (first in the file): 'auto' finds no cluster
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"RAY_TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    if "Connected to Ray cluster" in done.stderr:
+        pytest.skip("a Ray cluster is already running on this machine: 'auto' reaches it")
+    assert "refused: cannot reach the Ray cluster at 'auto'" in done.stdout, done.stderr[-2000:]
+    assert "ray start --head" in done.stdout
+
+
 def _single(folder: Path, out: Path, model: Path):
     from edgederain.runtime import DerainSession
 
@@ -177,24 +205,3 @@ def test_an_actor_that_cannot_create_its_session_fails_the_job_clearly(ray_local
     assert "the Ray job stopped after 0 of 31 inputs" in r.output and "'cuda' is not available" in r.output
     assert not out.exists()  # the folder the job made is removed again when nothing was written
 
-
-def test_unreachable_cluster_and_bad_pool_sizes_are_refused() -> None:
-    _ray()
-    from edgederain.errors import ConfigError
-    from edgederain.fleet import RayOptions
-
-    with pytest.raises(ConfigError, match="actors and files_per_call must be >= 1"):
-        RayOptions(actors=0)
-    with pytest.raises(ConfigError, match="gpus_per_actor must be >= 0"):
-        RayOptions(gpus_per_actor=-1)
-    code = (
-        "import os, ray\n"
-        "os.environ.pop('RAY_ADDRESS', None)\n"
-        "from edgederain.fleet import _connect, RayOptions\n"
-        "from edgederain.errors import ConfigError\n"
-        "try:\n    _connect(ray, RayOptions(address='auto'))\n"
-        "except ConfigError as e:\n    print('refused:', e)\n"
-    )
-    done = run_without([], code)
-    assert "refused: cannot reach the Ray cluster at 'auto'" in done.stdout, done.stderr[-2000:]
-    assert "ray start --head" in done.stdout
