@@ -90,6 +90,9 @@ class JobOptions:
     alpha: Policy = "convert"
     high_bit_depth: Policy = "convert"
     max_pixels: int | None = DEFAULT_MAX_PIXELS
+    temporal: Any = None  # videos: a runtime.temporal.TemporalConfig, or None (frame by frame)
+    keep_audio: bool = False
+    preview: bool = False
 
     def __post_init__(self) -> None:
         if self.suffix is not None and self.suffix.lower() not in IMAGE_SUFFIXES:
@@ -152,6 +155,23 @@ def _precheck(src: Path, dst: Path, inputs: ProtectedPaths, claimed: set[Path],
     if dst.exists() and not options.overwrite:
         return ItemResult(str(src), "skipped", str(dst), "output exists (pass --overwrite to replace)")
     return None
+
+
+def plan(inputs: Sequence[Path], options: JobOptions) -> tuple[list[tuple[Path, Path]], list[ItemResult]]:
+    """The checks :func:`run_job` makes before running anything, for a job that runs elsewhere
+    (``edgederain.fleet``): ((input, output) pairs to run, results of the inputs that must not
+    run: unsupported, output collisions, an output over an input, existing outputs), in order."""
+    protected, claimed = ProtectedPaths(inputs), set()
+    todo: list[tuple[Path, Path]] = []
+    early: list[ItemResult] = []
+    for src in inputs:
+        dst = output_for(src, options)
+        result = _precheck(src, dst, protected, claimed, options)
+        if result is None:
+            todo.append((src, dst))
+        else:
+            early.append(result)
+    return todo, early
 
 
 @dataclass
@@ -270,21 +290,24 @@ def _write(job: _Job, src: Path, dst: Path, rgb: np.ndarray, notes: tuple[str, .
 
 
 def _run_video(job: _Job, src: Path, dst: Path) -> ItemResult:
-    from edgederain.video import VideoWriter, probe, read_video
+    """One video through :func:`edgederain.derain_video.derain_video`; a broken input keeps the
+    frames before the break and fails the item with their count."""
+    from edgederain.derain_video import derain_video
 
-    info = probe(src)
-    frames = 0
+    o = job.options
     said: list[str] = []
     job.folders.ensure(dst.parent)
-    with warnings_as_notes(said), VideoWriter(dst, info) as writer:
-        for frame in read_video(src):
-            writer.write(job.session.run(frame))
-            frames += 1
-            if job.on_progress is not None:
-                job.on_progress(str(src), frames, info.frames)
-    if frames == 0:
-        return ItemResult(str(src), "failed", str(dst), "video has no frames", tuple(said))
-    return ItemResult(str(src), "done", str(dst), notes=tuple(said), frames=frames)
+    with warnings_as_notes(said):
+        result = derain_video(job.session, src, dst, temporal=o.temporal, batch=o.batch if o.batch > 1 else None,
+                              keep_audio=o.keep_audio, preview=o.preview, on_progress=job.on_progress)
+    notes = tuple(said) + result.notes
+    if result.broken is not None:
+        kept = (f"; kept the {result.frames} frames before it in {dst} (pass --overwrite to redo it)"
+                if result.frames else "; nothing written")
+        return ItemResult(str(src), "failed", str(dst), _reason(src, result.broken) + kept, notes, result.frames)
+    if result.frames == 0:
+        return ItemResult(str(src), "failed", str(dst), "video has no frames", notes)
+    return ItemResult(str(src), "done", str(dst), notes=notes, frames=result.frames)
 
 
 def _reason(src: Path, exc: Exception) -> str:

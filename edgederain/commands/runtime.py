@@ -20,27 +20,21 @@ from typing import List, Optional
 
 import typer
 
-from edgederain.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, user_errors
+from edgederain import choices
+from edgederain.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, MODEL_HELP, choice_enum, user_errors
+
+ProviderChoice = choice_enum("ProviderChoice", (*choices.PROVIDERS, "auto"))
+PrecisionChoice = choice_enum("PrecisionChoice", choices.CLI_OPENVINO_PRECISIONS)
+PolicyChoice = choice_enum("PolicyChoice", choices.POLICIES)
 
 
-class ProviderChoice(str, Enum):
-    cpu = "cpu"
-    cuda = "cuda"
-    tensorrt = "tensorrt"
-    openvino = "openvino"
+class MotionChoice(str, Enum):
+    flow = "flow"
+    mask = "mask"
 
 
-class PrecisionChoice(str, Enum):
-    f32 = "f32"
-    bf16 = "bf16"
-
-
-class PolicyChoice(str, Enum):
-    convert = "convert"
-    refuse = "refuse"
-
-
-_PROVIDER = typer.Option(ProviderChoice.cpu, "--provider", "-p", help="Execution provider (its conventional chain).")
+_PROVIDER = typer.Option(ProviderChoice.cpu, "--provider", "-p", help="Execution provider (its conventional chain); auto: the fastest gated provider and precision on this machine (docs/speed.md).")
+_EXCLUDE = typer.Option("", "--exclude-precision", help="With --provider auto: comma-separated precisions it must not pick (fp32, fp16, bf16, int8).")
 _THREADS = typer.Option(0, "--threads", min=0, help="CPU/OpenVINO threads (0: the provider's default).")
 _FALLBACK = typer.Option(False, "--allow-fallback", help="Run on what is available instead of failing when the provider is missing.")
 _PRECISION = typer.Option(PrecisionChoice.f32, "--precision", help="OpenVINO inference precision (f32, or bf16 on CPUs with bf16 units).")
@@ -53,12 +47,13 @@ _MAX_PIXELS = typer.Option(
 )
 
 
-def _session_config(provider, threads, fallback, precision, tile, tile_pad, max_batch=None):
+def _session_config(provider, threads, fallback, precision, tile, tile_pad, max_batch=None, exclude=""):
     from edgederain.runtime import SessionConfig
 
     return SessionConfig.for_provider(
         provider.value, threads=threads, allow_fallback=fallback, tile=tile, tile_pad=tile_pad,
         max_batch=max_batch, openvino_precision=precision.value,
+        exclude_precisions=tuple(p.strip() for p in exclude.split(",") if p.strip()),
     )
 
 
@@ -109,25 +104,44 @@ def _max_pixels(value: int | None, tile: int | None) -> int | None:
     return value or None
 
 
+def _temporal(enabled: bool, motion: MotionChoice):
+    """The video stabiliser's config for --temporal (OpenCV checked now, before any work)."""
+    if not enabled:
+        return None
+    from edgederain.runtime.temporal import TemporalConfig, import_cv2
+
+    if motion is MotionChoice.flow:
+        import_cv2()
+    return TemporalConfig(motion=motion.value)
+
+
 def derain(
     inputs: List[str] = typer.Argument(..., help="Image/video files, folders or glob patterns."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (or a file, for one input)."),
     model: Optional[Path] = typer.Option(
-        None, "--model", "-m", help="Exported .onnx model, or a packaged one by name: all-weather (default) | light."
+        None, "--model", "-m", help=MODEL_HELP
     ),
     provider: ProviderChoice = _PROVIDER,
     threads: int = _THREADS,
     allow_fallback: bool = _FALLBACK,
     precision: PrecisionChoice = _PRECISION,
+    exclude_precision: str = _EXCLUDE,
     tile: Optional[int] = _TILE,
     tile_pad: int = _TILE_PAD,
     max_pixels: Optional[int] = _MAX_PIXELS,
-    batch: int = typer.Option(1, "--batch", min=1, help="Run up to N same-sized images together."),
+    batch: int = typer.Option(1, "--batch", min=1, help="Run up to N same-sized images (or consecutive video frames) together."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Output image suffix, e.g. png (default: the input's)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs (never inputs)."),
     alpha: PolicyChoice = typer.Option(PolicyChoice.convert, "--alpha", help="RGBA/LA inputs: drop alpha, or refuse."),
     high_bit_depth: PolicyChoice = typer.Option(PolicyChoice.convert, "--high-bit-depth", help="16-bit inputs: reduce to 8 bits, or refuse."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or per-file notes."),
+    temporal: bool = typer.Option(False, "--temporal", help="Videos: blend each frame with the previous output where the scene did not move (less flicker; docs/video.md)."),
+    temporal_motion: MotionChoice = typer.Option(MotionChoice.flow, "--temporal-motion", help="With --temporal: follow camera motion with optical flow (OpenCV), or blend only still areas (mask, numpy only)."),
+    keep_audio: bool = typer.Option(False, "--keep-audio", help="Videos: copy the input's first audio stream into the output."),
+    preview: bool = typer.Option(False, "--preview", help="Videos: also write NAME.preview.SUFFIX, input | output side by side."),
+    ray_address: Optional[str] = typer.Option(None, "--ray", help="Derain on Ray actors (edgederain[ray]): a cluster address, 'auto' (this machine's cluster) or 'local' (start one here); docs/scale-out.md."),
+    ray_actors: int = typer.Option(2, "--ray-actors", min=1, help="With --ray: actors, each holding one model session."),
+    ray_gpus: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="With --ray: GPUs reserved per actor (with --provider cuda)."),
 ) -> None:
     """Derain images and videos with an exported model; writes outputs atomically, never over an input.
 
@@ -138,8 +152,18 @@ def derain(
         with user_errors():
             job = _DerainJob(output, model, batch, fmt, overwrite, alpha.value, high_bit_depth.value,
                              _max_pixels(max_pixels, tile), quiet)
-            summary = job.run(inputs, _session_config(
-                provider, threads, allow_fallback, precision, tile, tile_pad), provider.value)
+            job.settings.update(temporal=_temporal(temporal, temporal_motion), keep_audio=keep_audio,
+                                preview=preview)
+            config = _session_config(provider, threads or (1 if ray_address else 0), allow_fallback, precision,
+                                     tile, tile_pad, exclude=exclude_precision)
+            if ray_address:
+                from edgederain.fleet import RayOptions, derain_on_ray
+
+                summary = derain_on_ray(inputs, output, model=model, session_config=config, suffix=job.suffix,
+                                        ray_options=RayOptions(ray_address, ray_actors, gpus_per_actor=ray_gpus,
+                                                               progress=not quiet), **job.settings)
+            else:
+                summary = job.run(inputs, config, provider.value)
     except KeyboardInterrupt:
         typer.secho("interrupted before any input was processed", err=True, fg=typer.colors.YELLOW)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -183,6 +207,12 @@ class _DerainJob:
 
         from edgederain.derain_files import warnings_as_notes
 
+        if config.is_auto:
+            from edgederain.runtime.auto import auto_session
+
+            session, choice = auto_session(self.model, config)
+            typer.secho(choice.explain(), err=True)
+            return session
         path = resolve_model(self.model, config)
         said: list[str] = []
         with warnings_as_notes(said):
@@ -289,6 +319,7 @@ def bench(
     threads: int = _THREADS,
     allow_fallback: bool = _FALLBACK,
     precision: PrecisionChoice = _PRECISION,
+    exclude_precision: str = _EXCLUDE,
     tile: Optional[int] = _TILE,
     tile_pad: int = _TILE_PAD,
     compare_torch: Optional[Path] = typer.Option(None, "--compare-torch", help="Checkpoint to time in PyTorch eager on the same frames."),
@@ -307,7 +338,8 @@ def bench(
             shape=_parse_shape(shape), batch=batch, warmup=warmup,
             iterations=None if duration is not None else (iterations or 20), duration_s=duration,
         )
-        session_config = _session_config(provider, threads, allow_fallback, precision, tile, tile_pad)
+        session_config = _session_config(provider, threads, allow_fallback, precision, tile, tile_pad,
+                                         exclude=exclude_precision)
         result = run_benchmark(model, session_config, config, compare_torch=compare_torch)
         data = json_ready(result.to_dict())
         if json_out is not None:
@@ -320,6 +352,10 @@ def _print_bench(d: dict) -> None:
     o = d["onnxruntime"]
     typer.echo(f"model {d['model']} ({d['precision']}), {d['batch']}x{d['shape'][0]}x{d['shape'][1]}, "
                f"providers {o['details']['active']}")
+    auto = o["details"].get("auto")
+    if auto:
+        typer.echo(f"--provider auto picked {auto['provider']} {auto['precision']} ({auto['why']}; {auto['cpu']}"
+                   + (f"; skipped {len(auto['skipped'])}" if auto["skipped"] else "") + ")")
     for t in (o, d["torch"]):
         if t is None:
             continue
