@@ -20,6 +20,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from time import perf_counter
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
@@ -233,6 +234,9 @@ def bench_session(model: str | os.PathLike, session_config: Any, config: BenchCo
     first = perf_counter() - t0
     samples = time_calls(lambda: session.run(frames), config)
     info = session.info
+    if isinstance(info, dict):  # OpenVINO's own runtime (picked by --provider auto)
+        info = SimpleNamespace(requested=("openvino",), active=tuple(info["active"]), fallback_reasons=(),
+                               provider_options={"openvino": info}, io_binding=False)
     details = {
         "requested": list(info.requested), "active": list(info.active),
         "fallback_reasons": list(info.fallback_reasons), "provider_options": info.provider_options,

@@ -55,6 +55,16 @@ class Machine:
         self.opened.append((primary, path.name, config.providers.openvino.precision))
         return ("session", primary, path.name)
 
+    def open_ov(self, path: Path, config) -> tuple:
+        from edgederain.errors import MissingDependencyError
+
+        if "openvino-runtime" not in self.installed:
+            raise MissingDependencyError("OpenVINO's own runtime needs the openvino package: stand-in")
+        if "broken-ov" in self.installed:
+            raise RuntimeError("Exception from src/inference: stand-in compile failure")
+        self.opened.append(("openvino-runtime", path.name, config.providers.openvino.precision))
+        return ("ov-session", path.name, config.providers.openvino.precision)
+
     def contract_of(self, path: Path) -> FakeContract:
         precision = path.stem.split("_")[-1]
         return self.contracts.get(precision, contract(precision))
@@ -63,7 +73,28 @@ class Machine:
 def resolve(machine: Machine, cpu: CPUFeatures, *, gpu: bool = False, model=None, **config):
     cfg = SessionConfig.for_provider("auto", threads=1, **config)
     return auto_session(model, cfg, cpu=cpu, gpu=gpu, open_session=machine.open,
-                        contract_of=machine.contract_of)
+                        contract_of=machine.contract_of, open_openvino=machine.open_ov,
+                        openvino_runtime="openvino-runtime" in machine.installed)
+
+
+def test_openvino_runtime_comes_first_where_installed():
+    m = Machine(installed={"cpu", "openvino-runtime"})
+    session, choice = resolve(m, EPYC)
+    assert session == ("ov-session", "derain_int8.onnx", "f32") and choice.candidate.runtime == "openvino"
+    assert "OpenVINO runtime INT8 (INT8 file)" in choice.explain() and choice.to_dict()["runtime"] == "openvino"
+    session, choice = resolve(m, SPR)
+    assert session == ("ov-session", "derain_fp32.onnx", "bf16")
+    session, _ = resolve(m, EPYC, exclude_precisions=("int8",))
+    assert session == ("ov-session", "derain_fp32.onnx", "bf16")
+    session, _ = resolve(m, OLD, exclude_precisions=("int8",))  # no bf16 units: not the bf16 runtime
+    assert session == ("session", Provider.CPU, "derain_fp32.onnx")
+
+
+def test_openvino_runtime_that_cannot_compile_is_skipped_with_the_reason():
+    m = Machine(installed={"cpu", "openvino-runtime", "broken-ov"})
+    session, choice = resolve(m, EPYC)
+    assert session == ("session", Provider.CPU, "derain_int8.onnx")
+    assert "could not compile" in dict(choice.skipped)["OpenVINO runtime INT8 (INT8 file)"]
 
 
 def test_ranking_follows_the_machine():
@@ -172,7 +203,10 @@ def test_an_unresolved_auto_config_is_refused_by_the_session():
 def test_auto_resolves_on_this_machine():
     cfg = SessionConfig.for_provider("auto", threads=1, exclude_precisions=("bf16",))
     session, choice = auto_session(None, cfg)
-    assert choice.candidate.provider.ort_name == session.active_providers[0]
+    if choice.candidate.runtime == "openvino":  # the openvino package is installed here
+        assert session.active_providers[0].startswith("OpenVINORuntime")
+    else:
+        assert choice.candidate.provider.ort_name == session.active_providers[0]
     assert session.contract.precision == choice.candidate.file_precision != "bf16"
     assert choice.to_dict()["precision"] == choice.candidate.precision
 
@@ -193,3 +227,41 @@ def test_cli_derain_auto_says_what_it_picked(tmp_path):
     bad = CliRunner().invoke(app, ["derain", str(tmp_path / "a.png"), "-o", str(tmp_path / "o2"),
                                    "--exclude-precision", "int8"])
     assert bad.exit_code == 2 and "only applies to provider 'auto'" in bad.output
+
+
+def test_openvino_session_runs_like_derain_session(tmp_path):
+    pytest.importorskip("openvino")
+    import numpy as np
+
+    from edgederain.errors import FrameMemoryError, InputError
+    from edgederain.runtime.default_model import default_model_path
+    from edgederain.runtime.openvino_session import OpenVINOSession
+
+    path = default_model_path(precision="int8")
+    ov = OpenVINOSession(path, SessionConfig.for_provider("openvino", threads=1))
+    ort = DerainSession(path, SessionConfig.for_provider("cpu", threads=1))
+    frames = np.random.default_rng(0).integers(0, 256, (2, 40, 56, 3), dtype=np.uint8)
+    out = ov.run(frames)
+    assert out.shape == frames.shape and out.dtype == np.uint8 and ov.tile_plan(40, 56) is None
+    assert np.abs(out.astype(int) - ort.run(frames).astype(int)).mean() < 2.0
+    single = ov.run(frames[0].astype(np.float32) / 255.0)
+    assert single.shape == (40, 56, 3) and single.dtype == np.float32
+    assert ov.contract.precision == "int8" and ov.info["active"] == ["OpenVINORuntime:CPU"]
+    with pytest.raises(InputError):
+        ov.run(frames[0, :, :, :2])
+    with pytest.raises(ConfigError, match="tiling"):
+        OpenVINOSession(path, SessionConfig.for_provider("openvino", tile=64))
+    small = OpenVINOSession(path, SessionConfig(memory_budget=1024))
+    with pytest.raises(FrameMemoryError, match="does not tile"):
+        small.run(frames)
+
+
+def test_missing_openvino_package_says_how_to_install(monkeypatch):
+    import sys
+
+    from edgederain.errors import MissingDependencyError
+    from edgederain.runtime.openvino_session import import_openvino
+
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    with pytest.raises(MissingDependencyError, match="pip install openvino"):
+        import_openvino()

@@ -7,10 +7,15 @@ Candidates are ranked by what was measured (480x320, 2 threads; ``docs/speed.md`
 machine                order
 =====================  ===============================================================
 NVIDIA GPU present     CUDA FP16 file, CUDA FP32 file, then the CPU order below
+``openvino`` installed OpenVINO's own runtime first (:mod:`~edgederain.runtime.openvino_session`):
+                       bf16 then INT8 file on AMX; INT8 file then bf16 (CPUs with bf16
+                       units) elsewhere; then the orders below
 Intel CPU with AMX     OpenVINO bf16 (FP32 file), OpenVINO INT8 file, ORT INT8, ORT FP32
 other CPUs             ORT INT8, OpenVINO bf16 (FP32 file, CPUs with bf16 units),
                        ORT FP32, OpenVINO f32
 =====================  ===============================================================
+
+("OpenVINO" without "runtime" is ONNX Runtime's OpenVINO provider, plugin or build.)
 
 TensorRT is never picked automatically: its engines take minutes to build at the first run of
 each shape; ask for it with ``--provider tensorrt``.
@@ -52,21 +57,37 @@ class Candidate:
     precision: str  # one of AUTO_PRECISIONS: what the caller may exclude
     openvino_precision: OVPrecision = "f32"
     why: str = ""
+    runtime: str = "onnxruntime"  # or "openvino": OpenVINO's own runtime (OpenVINOSession)
 
     @property
     def label(self) -> str:
         name = {"cpu": "ORT CPU", "cuda": "ORT CUDA", "openvino": "OpenVINO"}.get(
             self.provider.value, self.provider.value)
+        if self.runtime == "openvino":
+            name = "OpenVINO runtime"
         return f"{name} {self.precision.upper()} ({self.file_precision.upper()} file)"
 
 
-def rank_candidates(cpu: CPUFeatures, *, gpu: bool) -> tuple[Candidate, ...]:
+def openvino_runtime_installed() -> bool:
+    """Whether the ``openvino`` package (OpenVINO's own runtime) can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def rank_candidates(cpu: CPUFeatures, *, gpu: bool, openvino_runtime: bool = False) -> tuple[Candidate, ...]:
     """All candidates for this machine, fastest first (see the module docstring)."""
     c = Candidate
     out: list[Candidate] = []
     if gpu:
         out += [c(Provider.CUDA, "fp16", "fp16", why="NVIDIA GPU: FP16 is the fast GPU format"),
                 c(Provider.CUDA, "fp32", "fp32", why="NVIDIA GPU, FP32")]
+    if openvino_runtime:
+        rt_int8 = c(Provider.OPENVINO, "int8", "int8", why="OpenVINO runtime int8 kernels"
+                    + (" on AMX" if cpu.amx else " with VNNI" if cpu.vnni else ""), runtime="openvino")
+        rt_bf16 = c(Provider.OPENVINO, "fp32", "bf16", "bf16", runtime="openvino",
+                    why="OpenVINO runtime bf16 kernels" + (" on AMX" if cpu.amx else ""))
+        out += [rt_bf16, rt_int8] if cpu.amx else [rt_int8] + ([rt_bf16] if cpu.bf16 else [])
     ov_bf16 = c(Provider.OPENVINO, "fp32", "bf16", "bf16",
                 why="OpenVINO bf16 kernels" + (" on AMX" if cpu.amx else " on AVX-512 BF16"))
     ort_int8 = c(Provider.CPU, "int8", "int8", why="ORT U8S8 convs" + (" with VNNI" if cpu.vnni else ""))
@@ -119,7 +140,8 @@ class AutoChoice:
         return line
 
     def to_dict(self) -> dict[str, Any]:
-        return {"provider": self.candidate.provider.value, "precision": self.candidate.precision,
+        return {"provider": self.candidate.provider.value, "runtime": self.candidate.runtime,
+                "precision": self.candidate.precision,
                 "file_precision": self.candidate.file_precision, "model": str(self.model_path),
                 "why": self.candidate.why, "cpu": self.cpu.summary, "gpu": self.gpu,
                 "excluded": list(self.excluded), "skipped": [list(s) for s in self.skipped]}
@@ -197,14 +219,18 @@ def auto_session(
     gpu: bool | None = None,
     open_session: Callable[[Path, Any], Any] | None = None,
     contract_of: Callable[[Path], Any] | None = None,
+    openvino_runtime: bool | None = None,
+    open_openvino: Callable[[Path, Any], Any] | None = None,
 ) -> tuple[Any, AutoChoice]:
     """Resolve ``--provider auto`` for ``model`` (None or a packaged model's name: choose among
     its packaged files; a path: that file) and open the session; returns (session, choice).
 
     ``config`` is a :class:`~edgederain.runtime.SessionConfig` made with
     ``SessionConfig.for_provider("auto", ...)``; its other settings (threads, tiling, memory)
-    carry over. ``cpu``, ``gpu``, ``open_session`` and ``contract_of`` replace the machine,
-    :class:`~edgederain.runtime.DerainSession` and the contract reader (tests pass stand-ins).
+    carry over. ``cpu``, ``gpu``, ``openvino_runtime``, ``open_session``, ``open_openvino`` and
+    ``contract_of`` replace the machine, :class:`~edgederain.runtime.DerainSession`,
+    :class:`~edgederain.runtime.openvino_session.OpenVINOSession` and the contract reader (tests
+    pass stand-ins).
     Raises :class:`ProviderError` listing every skipped candidate when none runs.
     """
     policy = config.providers.auto
@@ -215,6 +241,9 @@ def auto_session(
     contract_of = contract_of or _read_contract
     if open_session is None:
         from edgederain.runtime.session import DerainSession as open_session  # noqa: N813
+    if open_openvino is None:
+        from edgederain.runtime.openvino_session import OpenVINOSession as open_openvino  # noqa: N813
+    openvino_runtime = openvino_runtime_installed() if openvino_runtime is None else openvino_runtime
     explicit = None
     if model is None or (str(model) in _packaged_names() and not Path(model).exists()):
         files = _packaged_files("default" if model is None else str(model))
@@ -222,19 +251,34 @@ def auto_session(
         explicit = Path(model)
         files = _explicit_files(explicit, contract_of)
     search = _Search(policy, files, explicit, contract_of)
-    for cand in rank_candidates(cpu, gpu=gpu):
+    for cand in rank_candidates(cpu, gpu=gpu, openvino_runtime=openvino_runtime):
         path = search.file_for(cand)
         if path is None:
             continue
         concrete = _concrete_config(config, cand)
         try:
-            session = open_session(path, concrete)
+            if cand.runtime == "openvino":
+                session = _open_openvino(open_openvino, path, concrete)
+            else:
+                session = open_session(path, concrete)
         except ProviderError as exc:
             search.skipped.append((cand.label, str(exc).split("; ")[0][:200]))
             continue
         return session, AutoChoice(cand, path, concrete, cpu, gpu, tuple(search.skipped), policy.exclude)
     reasons = "; ".join(f"{label}: {why}" for label, why in search.skipped)
     raise ProviderError(f"--provider auto found nothing to run on this machine ({cpu.summary}): {reasons}")
+
+
+def _open_openvino(open_openvino: Callable[[Path, Any], Any], path: Path, config: Any) -> Any:
+    """OpenVINO's runtime session; a missing package or a compile failure becomes ProviderError."""
+    from edgederain.errors import MissingDependencyError
+
+    try:
+        return open_openvino(path, config)
+    except MissingDependencyError as exc:
+        raise ProviderError(str(exc)) from None
+    except RuntimeError as exc:  # OpenVINO raises RuntimeError when it cannot compile the model
+        raise ProviderError(f"OpenVINO could not compile {path.name}: {exc}") from None
 
 
 def _packaged_names() -> Sequence[str]:
