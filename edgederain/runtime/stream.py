@@ -13,9 +13,9 @@ or, from a camera loop that owns its buffers::
         show(clean)
 
 Frames come out in the order they went in, one for one. ``batch`` consecutive frames of the same
-size are run as one model call (``batch=None`` picks 1 on CPU, where a camera loop wants the
-latency more than the 13-20 % of throughput batch 2 gave on 2 cores, and 4 on GPU providers);
-a batch adds ``batch - 1`` frames of latency. Memory is
+size are run as one model call (``batch=None`` picks 1 on CPU, where batch 2 measured 4-10 %
+slower on 2 cores, see docs/video.md, and 4 on GPU providers); a batch adds ``batch - 1``
+frames of latency. Memory is
 bounded: the stream holds at most ``batch`` pending frames (copies, so a camera may reuse its
 buffers) plus the temporal filter's two frames of state, whatever the stream's length. A change
 of frame size runs what is pending first and resets the temporal state. :attr:`DerainStream.stats`

@@ -14,7 +14,7 @@ frame is the model's own. Two ways of aligning and judging agreement (``motion``
 
 - ``"mask"`` (numpy only): no alignment. The two frames are compared on block means
   (``block`` x ``block`` pixels, which average thin rain streaks away): a block's weight falls
-  linearly from 1 (no difference) to 0 at a mean absolute difference of ``threshold``. Cheap (1-2 % of the model's time on CPU); helps only where the camera and
+  linearly from 1 (no difference) to 0 at a mean absolute difference of ``threshold``. Cheap (1-3 % of the model's time on CPU); helps only where the camera and
   scene are still.
 - ``"flow"`` (OpenCV, the ``video`` extra): dense optical flow (DIS, ultrafast preset) between
   consecutive *raw outputs* (derained, so the rain does not pull the flow) warps the previous
