@@ -39,6 +39,9 @@ KEEP_GROUPS: tuple[str, ...] = get_args(KeepGroup)
 # precision; the command line, which runs OpenVINO on its default CPU device, offers f32 and bf16.
 ProviderName = Literal["cpu", "cuda", "tensorrt", "openvino"]
 PROVIDERS: tuple[str, ...] = get_args(ProviderName)
+# The same providers in ONNX Runtime's priority order (a graph node goes to the first listed provider
+# that takes it); edgederain.runtime.providers.Provider lists its members in this order.
+PROVIDER_PRIORITY: tuple[str, ...] = ("tensorrt", "cuda", "openvino", "cpu")
 OpenVINOPrecision = Literal["f32", "bf16", "f16"]
 OPENVINO_PRECISIONS: tuple[str, ...] = get_args(OpenVINOPrecision)
 CLI_OPENVINO_PRECISIONS: tuple[str, ...] = OPENVINO_PRECISIONS[:2]

@@ -41,12 +41,11 @@ from typing import Callable, Literal, Sequence
 
 import numpy as np
 
+from edgederain.choices import DIFF_MODES, DiffMode
 from edgederain.errors import ConfigError, EdgeDerainError, ImageReadError, ImageWriteError
 from edgederain.io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image, write_image
 from edgederain.metrics import rgb_to_y
 
-DiffMode = Literal["abs", "signed"]
-DIFF_MODES: tuple[str, ...] = ("abs", "signed")
 GAP = 4  # pixels between panels and rows, and around each page
 LABEL_HEIGHT = 14  # the text band above each row and at the top of each page
 FIGURES: tuple[str, ...] = (

@@ -42,14 +42,14 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable
 
 import numpy as np
 
+from edgederain.choices import Policy
 from edgederain.errors import ImageReadError, ImageWriteError
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-Policy = Literal["convert", "refuse"]
 DEFAULT_MAX_PIXELS = 100_000_000
 TILED_MAX_PIXELS = 500_000_000
 _PILLOW_LIMIT_LOCK = threading.Lock()

@@ -8,26 +8,10 @@ from pathlib import Path
 import pytest
 
 from edgederain import choices
+from edgederain.errors import ConfigError
 
 PACKAGE = Path(__file__).resolve().parents[1] / "edgederain"
 LISTS = {k: frozenset(v) for k, v in vars(choices).items() if k.isupper() and isinstance(v, tuple)}
-
-# Modules that still spell a list of edgederain.choices themselves (file -> the lists). They are
-# owned by other work in progress and switch to importing edgederain.choices next; nothing may
-# be added here.
-PENDING = {
-    "calibration/nodes.py": {"KEEP_GROUPS"},
-    "calibration/quantize.py": {"CALIB_METHODS", "INT8_SCHEMES"},
-    "calibration/ranges.py": {"CALIB_METHODS"},
-    "compare.py": {"DIFF_MODES"},
-    "export/fp16.py": {"FP16_BACKENDS"},
-    "export/onnx_export.py": {"EXPORTERS"},
-    "io.py": {"POLICIES"},
-    "runtime/auto.py": {"PRECISIONS", "CLI_OPENVINO_PRECISIONS"},
-    "runtime/config.py": {"OPENVINO_PRECISIONS"},
-    "runtime/providers.py": {"OPENVINO_PRECISIONS", "PROVIDERS"},
-    "train/config.py": {"STAGES", "AMPS", "DEVICES", "SIDES"},
-}
 
 
 def _strings(nodes) -> frozenset[str] | None:
@@ -63,8 +47,8 @@ def test_no_module_spells_a_choice_list_of_its_own():
         rel = path.relative_to(PACKAGE).as_posix()
         if rel != "choices.py":
             lists = _spelled_lists(path.read_text(encoding="utf-8"))
-            if lists - PENDING.get(rel, set()):
-                spelled[rel] = sorted(lists - PENDING.get(rel, set()))
+            if lists:
+                spelled[rel] = sorted(lists)
     assert spelled == {}, f"import these from edgederain.choices instead: {spelled}"
 
 
@@ -95,18 +79,52 @@ def test_typer_choices_are_built_from_the_lists():
     assert providers[: len(choices.PROVIDERS)] == choices.PROVIDERS and set(providers[len(choices.PROVIDERS):]) <= {"auto"}
 
 
-def test_pending_modules_still_agree_with_the_lists():
-    from typing import get_args
-
-    from edgederain import io
+def test_modules_reexport_the_shared_lists_under_their_old_names():
+    from edgederain import compare, io
     from edgederain.calibration import nodes, quantize
+    from edgederain.export import fp16
     from edgederain.runtime import providers
+    from edgederain.train import config
 
-    assert quantize.METHODS == choices.CALIB_METHODS and quantize.SCHEMES == choices.INT8_SCHEMES
-    assert nodes.KEEP_GROUPS == choices.KEEP_GROUPS
-    assert get_args(io.Policy) == choices.POLICIES
-    assert get_args(providers.OVPrecision) == choices.OPENVINO_PRECISIONS
-    assert {p.value for p in providers.Provider} == set(choices.PROVIDERS)
+    assert quantize.METHODS is choices.CALIB_METHODS and quantize.SCHEMES is choices.INT8_SCHEMES
+    assert quantize.Method is choices.CalibMethod and quantize.Scheme is choices.Int8Scheme
+    assert nodes.KEEP_GROUPS is quantize.KEEP_GROUPS is choices.KEEP_GROUPS
+    assert nodes.KeepGroup is choices.KeepGroup and io.Policy is choices.Policy
+    assert compare.DIFF_MODES is choices.DIFF_MODES and compare.DiffMode is choices.DiffMode
+    assert fp16.FP16_BACKENDS is choices.FP16_BACKENDS and fp16.Fp16Backend is choices.Fp16Backend
+    assert providers.OVPrecision is choices.OpenVINOPrecision
+    assert (config.STAGES, config.Stage, config.Amp, config.Device) == (
+        choices.STAGES, choices.Stage, choices.Amp, choices.Device)
+
+
+def test_provider_members_follow_the_priority_order():
+    from edgederain.runtime.providers import ORDER, Provider, parse_provider
+
+    assert sorted(choices.PROVIDER_PRIORITY) == sorted(choices.PROVIDERS)
+    assert tuple(Provider) == ORDER and tuple(p.value for p in Provider) == choices.PROVIDER_PRIORITY
+    assert all(p.name == p.value.upper() and isinstance(p, str) for p in Provider)
+    assert Provider("cuda") is Provider.CUDA and Provider.CUDA.ort_name == "CUDAExecutionProvider"
+    assert Provider.TENSORRT.is_gpu and not Provider.OPENVINO.is_gpu
+    assert Provider.__module__ == "edgederain.runtime.providers" and "execution provider" in Provider.__doc__
+    with pytest.raises(ConfigError) as info:
+        parse_provider("rocm")
+    assert "choose one of ['tensorrt', 'cuda', 'openvino', 'cpu', 'auto']" in str(info.value)
+
+
+@pytest.mark.parametrize("module, cls, field, value, message", [
+    ("runtime.providers", "OpenVINOOptions", "precision", "f64", "must be f32, bf16 or f16, got 'f64'"),
+    ("train.config", "TrainConfig", "amp", "fp16", "amp must be one of ('off', 'bf16'), got 'fp16'"),
+    ("train.config", "TrainConfig", "device", "mps", "device must be one of ('auto', 'cpu', 'cuda'), got 'mps'"),
+    ("train.config", "TrainConfig", "clean_side", "top", "clean_side must be one of ('left', 'right'), got 'top'"),
+    ("train.config", "TrainConfig", "stage", "all", "stage must be one of ('both', 'ae', 'derain'), got 'all'"),
+])
+def test_messages_built_from_the_shared_lists_read_as_before(module, cls, field, value, message):
+    import importlib
+
+    config_type = getattr(importlib.import_module(f"edgederain.{module}"), cls)
+    with pytest.raises(ConfigError) as info:
+        config_type(**{field: value})
+    assert message in str(info.value)
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -17,12 +17,11 @@ InstanceNorm); ``head`` (last conv); ``sigmoid`` (channel- and pixel-attention g
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Sequence
 
 import onnx
 
-KeepGroup = Literal["rlcn", "io", "stem", "head", "sigmoid", "mspam", "channel_attention"]
-KEEP_GROUPS: tuple[str, ...] = ("rlcn", "io", "stem", "head", "sigmoid", "mspam", "channel_attention")
+from edgederain.choices import KEEP_GROUPS, KeepGroup
 
 # Module paths inside the exported wrapper (its network attribute is called ``net``).
 _GROUP_MODULES: dict[str, tuple[str, ...]] = {

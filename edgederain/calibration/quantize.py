@@ -41,19 +41,19 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import onnx
 
-from edgederain.calibration.nodes import KEEP_GROUPS, first_encoder_pool, nodes_in_groups, op_counts
+from edgederain.calibration.nodes import first_encoder_pool, nodes_in_groups, op_counts
 from edgederain.calibration.ranges import calibrate_to_cache
 from edgederain.calibration.reader import CalibrationFrames
+from edgederain.choices import CALIB_METHODS as METHODS
+from edgederain.choices import INT8_SCHEMES as SCHEMES
+from edgederain.choices import KEEP_GROUPS
+from edgederain.choices import CalibMethod as Method
+from edgederain.choices import Int8Scheme as Scheme
 from edgederain.errors import CalibrationError
-
-Method = Literal["minmax", "entropy", "percentile"]
-Scheme = Literal["u8s8", "s8s8"]
-METHODS: tuple[str, ...] = ("minmax", "entropy", "percentile")
-SCHEMES: tuple[str, ...] = ("u8s8", "s8s8")
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,8 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
-from typing import Literal
-
 from edgederain.calibration.reader import CalibrationFrames, data_reader
+from edgederain.choices import CalibMethod
 
 CHUNK = 4
 ENTROPY_BINS = 1024
@@ -47,7 +46,7 @@ def calibrate_to_cache(
     frames: CalibrationFrames,
     cache_path: Path,
     *,
-    method: Literal["minmax", "entropy", "percentile"],
+    method: CalibMethod,
     percentile: float,
     workdir: Path,
     progress: bool = True,

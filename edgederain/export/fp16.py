@@ -20,16 +20,14 @@ What stays FP32:
 
 from __future__ import annotations
 
-from typing import Literal, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import onnx
 
 from edgederain.calibration.nodes import nodes_in_groups
+from edgederain.choices import FP16_BACKENDS, Fp16Backend
 from edgederain.errors import ExportError
-
-Fp16Backend = Literal["ort", "onnxconverter"]
-FP16_BACKENDS: tuple[str, ...] = ("ort", "onnxconverter")
 OVERFLOW_LIMIT = 4096.0
 
 

@@ -33,18 +33,18 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Iterator
 
 import onnx
 import torch
 from torch import nn
 
+from edgederain.choices import Exporter
 from edgederain.errors import ExportError
 from edgederain.export.config import UPSAMPLES, Upsample
 from edgederain.export.rewrite import global_average_pools
 from edgederain.model.net import DerainNet
 
-Exporter = Literal["dynamo", "torchscript"]
 INPUT_NAME = "image"
 OUTPUT_NAME = "derained"
 MAX_SIDE = 16384

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from edgederain.choices import OPENVINO_PRECISIONS
 from edgederain.errors import ConfigError
 from edgederain.runtime.checks import check_choice, check_int
 from edgederain.runtime.providers import (
@@ -112,7 +113,7 @@ class SessionConfig:
         check_int("threads", threads, minimum=0)
         check_int("tile", tile, minimum=8, optional=True)
         check_int("tile_pad", tile_pad, minimum=0)
-        check_choice("openvino_precision", openvino_precision, ("f32", "bf16", "f16"))
+        check_choice("openvino_precision", openvino_precision, OPENVINO_PRECISIONS)
         auto = provider == AUTO
         if exclude_precisions and not auto:
             raise ConfigError(

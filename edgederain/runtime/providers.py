@@ -33,18 +33,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
+from edgederain.choices import OPENVINO_PRECISIONS, PROVIDER_PRIORITY
+from edgederain.choices import OpenVINOPrecision as OVPrecision
 from edgederain.contract import IOContract
 from edgederain.errors import ConfigError, ProviderError
 from edgederain.runtime.checks import check_int, option
 
 
-class Provider(str, Enum):
+class _ProviderMembers(str, Enum):
     """An execution provider, by its short name (as on the command line)."""
-
-    TENSORRT = "tensorrt"
-    CUDA = "cuda"
-    OPENVINO = "openvino"
-    CPU = "cpu"
 
     @property
     def ort_name(self) -> str:
@@ -55,6 +52,12 @@ class Provider(str, Enum):
     def is_gpu(self) -> bool:
         return self in (Provider.TENSORRT, Provider.CUDA)
 
+
+# One member per provider of edgederain.choices (TENSORRT = "tensorrt", ...), in priority order.
+Provider = _ProviderMembers(
+    "Provider", [(name.upper(), name) for name in PROVIDER_PRIORITY], module=__name__, qualname="Provider"
+)
+Provider.__doc__ = _ProviderMembers.__doc__
 
 _ORT_NAMES = {
     Provider.TENSORRT: "TensorrtExecutionProvider",
@@ -198,9 +201,6 @@ class TensorRTOptions:
         return opts
 
 
-OVPrecision = Literal["f32", "bf16", "f16"]
-
-
 @dataclass(frozen=True)
 class OpenVINOOptions:
     """OpenVINO provider. ``precision`` and ``num_threads`` go through its load_config."""
@@ -213,9 +213,10 @@ class OpenVINOOptions:
     def __post_init__(self) -> None:
         if self.device not in ("CPU", "GPU", "NPU"):
             raise ConfigError(f"OpenVINO device must be CPU, GPU or NPU, got {self.device!r}")
-        if self.precision not in ("f32", "bf16", "f16"):
+        if self.precision not in OPENVINO_PRECISIONS:
+            *others, last = OPENVINO_PRECISIONS
             raise ConfigError(
-                f"OpenVINO {option('precision')} must be f32, bf16 or f16, got {self.precision!r}"
+                f"OpenVINO {option('precision')} must be {', '.join(others)} or {last}, got {self.precision!r}"
             )
         _check_nonneg("num_threads", self.num_threads)
 

@@ -1,8 +1,8 @@
 """Training configuration: one frozen dataclass, read from TOML or JSON, overridden by CLI flags.
 
-Defaults are the thesis's (MODEL_SPEC section 4.1): Adam at 1e-3, learning rate x0.2 at 25 / 50 /
-75 % of each stage's schedule, batch 4, 96 x 96 crops, gradient-norm clipping at 5, 100 epochs per
-stage. A schedule is given in epochs or in iterations (never both). Data is either paired folders
+Defaults are the thesis's (docs/model.md#training-schedule): Adam at 1e-3, learning rate x0.2 at
+25 / 50 / 75 % of each stage's schedule, batch 4, 96 x 96 crops, gradient-norm clipping at 5,
+100 epochs per stage. A schedule is given in epochs or in iterations (never both). Data is either paired folders
 (``data``) or synthetic rain (``rain`` preset) drawn fresh over clean ``backgrounds``.
 
 Relative paths are taken relative to the working directory. Every run writes the resolved
@@ -17,17 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from edgederain.choices import AMPS, DEVICES, SIDES, STAGES, Amp, Device, Stage
 from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
 from edgederain.model.config import ModelConfig, get_preset
 from edgederain.train.pairs import LAYOUTS
 from edgederain.train.synth import RainConfig, RainMixture, rain_from_spec
 
-Stage = Literal["both", "ae", "derain"]
-Amp = Literal["off", "bf16"]
-Device = Literal["auto", "cpu", "cuda"]
 LrScaling = Literal["none", "linear", "sqrt"]
-STAGES = ("both", "ae", "derain")
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -103,11 +100,11 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be a list, got {value!r}")
             object.__setattr__(self, name, tuple(value))
         _choice("stage", self.stage, STAGES)
-        _choice("amp", self.amp, ("off", "bf16"))
-        _choice("device", self.device, ("auto", "cpu", "cuda"))
+        _choice("amp", self.amp, AMPS)
+        _choice("device", self.device, DEVICES)
         _choice("lr_scaling", self.lr_scaling, ("none", "linear", "sqrt"))
         _choice("layout", self.layout, LAYOUTS)
-        _choice("clean_side", self.clean_side, ("left", "right"))
+        _choice("clean_side", self.clean_side, SIDES)
         _positive(self, "crop", "batch_size", "lr", "gamma", "grad_clip", "val_every")
         _positive(self, "checkpoint_every", "log_every", "val_count", "lr_batch")
         if any(not 0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
