@@ -20,7 +20,7 @@ AE decoder transferred into the derain network before stage 2). Each stage:
 Note:
     In stage 2 the frozen autoencoder runs in eval mode under ``no_grad`` (its BatchNorm uses the
     running statistics from stage 1). Official ECNet leaves it in train mode (batch statistics);
-    at batch 4 eval mode is the more stable choice (MODEL_SPEC section 1).
+    at batch 4 eval mode is the more stable choice (docs/model.md#departures-from-the-thesis).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training losses (thesis section 3.3, MODEL_SPEC section 4), always evaluated in FP32.
+"""Training losses (thesis section 3.3, docs/model.md#losses), always evaluated in FP32.
 
 Stage 1 (rain autoencoder):   L_AE = MSE(R^_AE, R),  R = I - B in ECNet units ([-2, 2]).
 
