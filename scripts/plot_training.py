@@ -1,16 +1,19 @@
 """Plot validation PSNR (Y) against training step, per rain preset, from a run's derain_log.csv.
 
-    .venv/bin/python scripts/plot_training.py runs/all-weather --out docs/img/training_curves.png
+    .venv/bin/python scripts/plot_training.py docs/training-logs/all-weather-2 --step-offset 2200 \
+        --out docs/img/training_curves.png
 
 Reads every ``val_psnr_y_<preset>`` column (and its ``val_input_psnr_y_<preset>`` reference) of
 ``<run>/derain_log.csv``; several runs may be given (each its own line style). Needs matplotlib
-(the ``docs`` extra).
+(the ``docs`` extra). The logs of the packaged model's training segments that were kept are
+committed under ``docs/training-logs/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 from pathlib import Path
 
 
@@ -20,7 +23,8 @@ def _read(run: Path) -> dict[str, list[tuple[int, float]]]:
         for row in csv.DictReader(f):
             for key, value in row.items():
                 if key.startswith(("val_psnr_y_", "val_input_psnr_y_")) and value:
-                    series.setdefault(key, []).append((int(row["step"]), float(value)))
+                    if math.isfinite(float(value)):  # a rain-free preset's input is infinitely close
+                        series.setdefault(key, []).append((int(row["step"]), float(value)))
     if not series:
         raise SystemExit(f"{run}/derain_log.csv has no per-preset validation columns (set val_rain)")
     return series
