@@ -36,7 +36,7 @@ import numpy as np
 
 from edgederain.compare import rain_change
 from edgederain.evaluate import evaluate, make_predictor
-from edgederain.io import list_images, read_image, write_image
+from edgederain.io import list_images, read_rgb, write_image
 from edgederain.train import data as train_data
 from edgederain.train.data import list_backgrounds, load_background, split_holdout
 from edgederain.train.pairs import find_pairs
@@ -135,7 +135,7 @@ def score(model: Path, sets: dict[str, Path], threads: int) -> dict:
                      "input_psnr_y": rep.input_mean["psnr_y"]}
     removed = []
     for path in list_images(DATA / "real_rain"):
-        rgb = read_image(path)
+        rgb = read_rgb(path)
         got = rain_change(rgb, predict(rgb)).rain_removed
         if got is not None:
             removed.append(got)
