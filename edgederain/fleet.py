@@ -30,7 +30,9 @@ Note:
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -136,9 +138,14 @@ class _DerainActor:
 
         data = ray.get(model) if isinstance(model, ray.ObjectRef) else model
         self._dir = tempfile.mkdtemp(prefix="edgederain-ray-")
+        # the folder (model copy, staged remote files) goes when the actor does
+        weakref.finalize(self, shutil.rmtree, self._dir, True)
         path = Path(self._dir) / f"model{suffix}"
         path.write_bytes(data)
-        self.session = DerainSession(path, config)
+        try:
+            self.session = DerainSession(path, config)
+        finally:
+            path.unlink(missing_ok=True)  # ONNX Runtime holds the model in memory once loaded
         self.options = options
 
     def __call__(self, batch: dict) -> dict:
@@ -151,7 +158,12 @@ class _DerainActor:
                 staged[str(self._stage(source))] = source
             except Exception as exc:  # noqa: BLE001 - an unreadable remote file fails alone
                 items.append(ItemResult(source, "failed", reason=f"cannot read it ({type(exc).__name__}: {exc})"))
-        summary = run_job(self.session, [Path(p) for p in staged], self.options)
+        try:
+            summary = run_job(self.session, [Path(p) for p in staged], self.options)
+        finally:
+            for local, source in staged.items():
+                if local != source:  # a copy of a remote file, done with
+                    shutil.rmtree(Path(local).parent, ignore_errors=True)
         items += [ItemResult(staged.get(i.source, i.source), i.status, i.output, i.reason, i.notes, i.frames)
                   for i in summary.items]
         return {

@@ -95,9 +95,17 @@ def _key(summary):
                   for i in summary.items)
 
 
+def _actor_leftovers() -> set[Path]:
+    """Files the actors left in the temporary folder (model copies, staged remote files)."""
+    import tempfile
+
+    return {p for d in Path(tempfile.gettempdir()).glob("edgederain-ray-*") for p in d.rglob("*") if p.is_file()}
+
+
 def test_ray_job_matches_the_single_machine_job(ray_local, folder, tmp_path, blur_model) -> None:
     from edgederain.fleet import RayOptions, derain_on_ray
 
+    before = _actor_leftovers()
     seen = []
     out = tmp_path / "ray"
     summary = derain_on_ray([str(folder)], out, model=blur_model, ray_options=RayOptions(actors=2, progress=False),
@@ -116,6 +124,7 @@ def test_ray_job_matches_the_single_machine_job(ray_local, folder, tmp_path, blu
                                                                       __import__("re").split(r"(\d+)", s)])
     assert len(seen) == 31 and {i.source for i in seen} == {i.source for i in summary.items}
     assert not [p for p in out.iterdir() if p.name.startswith(".edgederain-")]
+    assert _actor_leftovers() - before == set()  # no model copy left behind per actor
 
 
 def test_rerun_skips_existing_outputs_and_overwrite_redoes_them(ray_local, folder, tmp_path, blur_model) -> None:
@@ -137,12 +146,14 @@ def test_files_from_a_uri_filesystem(ray_local, folder, tmp_path, blur_model) ->
     from edgederain.fleet import RayOptions, derain_on_ray
 
     out = tmp_path / "uri"
+    before = _actor_leftovers()
     summary = derain_on_ray([f"file://{folder}", f"file://{tmp_path}/nowhere"], out, model=blur_model,
                             ray_options=RayOptions(actors=1, progress=False))
     assert (summary.count("done"), summary.count("failed")) == (30, 2)
     assert summary.items[0].source == f"file://{tmp_path}/nowhere" and "no such file" in summary.items[0].reason
     assert any(i.source == f"file://{folder}/broken.png" and "corrupt" in i.reason for i in summary.items)
     assert (out / "f00.jpg").is_file() and (out / "f01.png").is_file()
+    assert _actor_leftovers() - before == set()  # staged copies of remote files removed
 
 
 def test_cli_ray_flag(ray_local, folder, tmp_path, blur_model) -> None:
