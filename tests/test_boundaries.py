@@ -22,7 +22,7 @@ ONNX = ("onnx", "onnxsim", "onnxscript", "polygraphy", "onnxconverter_common")
 # Every other module must import without it.
 MAY_NEED = {
     "torch": ("edgederain.model", "edgederain.train", "edgederain.export"),
-    "onnx": ("edgederain.export", "edgederain.calibration"),
+    "onnx": ("edgederain.export", "edgederain.calibration", "edgederain.onnxgraph"),
     "typer": ("edgederain.cli", "edgederain.commands"),
 }
 # The camera side, and the vocabulary every side shares: numpy and onnxruntime at most.
@@ -128,3 +128,11 @@ def test_model_info_without_torch_says_which_extra_to_install():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "edgederain[train]" in proc.stderr
+
+
+def test_the_import_graph_has_no_cycles():
+    """No cycle between modules or between subpackages, counting imports inside functions too."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "import_cycles.py"
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count(": 0 cycle group(s)") == 4, run.stdout

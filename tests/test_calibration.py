@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 import pytest
 
-from edgederain.calibration.nodes import nodes_in_groups
+from edgederain.onnxgraph.nodes import nodes_in_groups
 from edgederain.calibration.quantize import QuantizeConfig, quantize_model, quantized_convs
 from edgederain.calibration.reader import CalibrationFrames
 from edgederain.errors import CalibrationError

@@ -81,7 +81,8 @@ def test_typer_choices_are_built_from_the_lists():
 
 def test_modules_reexport_the_shared_lists_under_their_old_names():
     from edgederain import compare, io
-    from edgederain.calibration import nodes, quantize
+    from edgederain.calibration import quantize
+    from edgederain.onnxgraph import nodes
     from edgederain.export import fp16
     from edgederain.runtime import providers
     from edgederain.train import config

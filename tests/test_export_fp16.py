@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 import pytest
 
-from edgederain.calibration.nodes import nodes_in_groups
+from edgederain.onnxgraph.nodes import nodes_in_groups
 from edgederain.errors import ExportError
 from edgederain.export.fp16 import convert_fp16, overflowing_nodes
 from edgederain.parity import OnnxRunner, compare_outputs, extreme_inputs, synthetic_frames

@@ -18,7 +18,7 @@ from edgederain.calibration.quantize import QuantizeConfig, upsample_form
 from edgederain.errors import ExportError
 from edgederain.export import ExportConfig, export_onnx
 from edgederain.export.onnx_export import InferenceWrapper, export_graph
-from edgederain.export.rewrite import global_average_pools
+from edgederain.onnxgraph.rewrite import global_average_pools
 from edgederain.model.blocks import SubpixelUp, Up
 from edgederain.parity import OnnxRunner, synthetic_frames
 from edgederain.train.checkpoint import load_derain_model

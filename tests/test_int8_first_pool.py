@@ -8,7 +8,7 @@ import onnx
 import pytest
 from export_fixtures import tiny_fp32, workdir, write_images
 
-from edgederain.calibration.nodes import first_encoder_pool
+from edgederain.onnxgraph.nodes import first_encoder_pool
 from edgederain.calibration.quantize import QuantizeConfig, quantize_model
 from edgederain.calibration.reader import CalibrationFrames
 

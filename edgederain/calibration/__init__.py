@@ -4,5 +4,5 @@ Calibration frames go through the runtime's own preprocessing
 (:func:`edgederain.runtime.preprocess.to_model_input`), so activation ranges are measured on
 exactly what the runtime feeds the model. Submodules are imported on use:
 :mod:`~edgederain.calibration.reader`, :mod:`~edgederain.calibration.quantize`,
-:mod:`~edgederain.calibration.nodes`.
+:mod:`~edgederain.onnxgraph.nodes`.
 """

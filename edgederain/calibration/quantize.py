@@ -14,7 +14,7 @@ frames 1-12, 16 CamVid frames with synthetic rain for calibration; FP32 scores 3
   the CPU provider. They are different files.
 - ``per_channel``: per-channel weight scales (default) were 0.2 dB closer to FP32 than per-tensor
   at the same latency.
-- ``keep_float``: node groups left in float (:data:`edgederain.calibration.nodes.KEEP_GROUPS`).
+- ``keep_float``: node groups left in float (:data:`edgederain.onnxgraph.nodes.KEEP_GROUPS`).
   RLCN is always kept (quantizing it cost 0.15 dB vs ground truth and 10 dB vs FP32 on a partly
   trained network, and 20-30 dB vs FP32 on an untrained prototype); ``io`` is kept by default.
   Keeping the sigmoids changed nothing; stem + head gained 1.2 dB vs FP32 and nothing vs ground
@@ -45,7 +45,7 @@ from typing import Any
 
 import onnx
 
-from edgederain.calibration.nodes import first_encoder_pool, nodes_in_groups, op_counts
+from edgederain.onnxgraph.nodes import first_encoder_pool, nodes_in_groups, op_counts
 from edgederain.calibration.ranges import calibrate_to_cache
 from edgederain.calibration.reader import CalibrationFrames
 from edgederain.choices import CALIB_METHODS as METHODS
@@ -162,7 +162,7 @@ def quantize_model(
     """Calibrate on ``frames`` and return the QDQ INT8 model (I/O stays float32)."""
     from onnxruntime.quantization import QuantFormat, quantize_static
 
-    from edgederain.export.rewrite import global_average_pools
+    from edgederain.onnxgraph.rewrite import global_average_pools
 
     model = copy.deepcopy(model)
     global_average_pools(model)  # exported graphs have it already; older FP32 files may not

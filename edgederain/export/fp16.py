@@ -25,7 +25,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import onnx
 
-from edgederain.calibration.nodes import nodes_in_groups
+from edgederain.onnxgraph.nodes import nodes_in_groups
 from edgederain.choices import FP16_BACKENDS, Fp16Backend
 from edgederain.errors import ExportError
 OVERFLOW_LIMIT = 4096.0

@@ -9,7 +9,7 @@ from typing import Any
 
 import onnx
 
-from edgederain.calibration.nodes import op_counts
+from edgederain.onnxgraph.nodes import op_counts
 from edgederain.contract import IOContract
 from edgederain.errors import ContractError, ExportError
 

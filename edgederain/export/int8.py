@@ -18,6 +18,7 @@ from edgederain.calibration.reader import CalibrationFrames
 from edgederain.errors import CalibrationError, ContractError
 from edgederain.export.data import EvalFrame, has_targets, load_eval_frames
 from edgederain.export.gates import GateReport, Gates, ground_truth_check, run_gate
+from edgederain.export.results import ExportResult, enforce, output_path, parity_record
 from edgederain.parity import OnnxRunner
 
 
@@ -46,7 +47,6 @@ def int8_from_fp32(
     verify: bool = True,
 ) -> tuple[QuantizeResult, tuple[GateReport, ...]]:
     """Quantize and (if ``verify``) gate; raises :class:`ExportError` when the gate fails."""
-    from edgederain.export.pipeline import enforce
 
     result = quantize_model(fp32, calib, config=quantize)
     done, total = quantized_convs(result.model)
@@ -79,11 +79,10 @@ def quantize_onnx(
 ):
     """Quantize an FP32 model written by ``export`` to ``output``; returns an ExportResult."""
     from edgederain.export.metadata import attach_contract, read_contract, save_single_file, tool_versions, utc_now
-    from edgederain.export.pipeline import ExportResult, _output_path, parity_record
     from edgederain.export.probes import extreme_probe_inputs, fit_frames, probe_inputs
 
     start = time.perf_counter()
-    out = _output_path(output)
+    out = output_path(output)
     fp32 = onnx.load(str(fp32_path))
     contract = read_contract(fp32)
     if contract.precision != "fp32":

@@ -11,7 +11,7 @@ Exporter choice: the dynamo exporter (``torch.onnx.export(..., dynamo=True)``) a
   smallest input, so the pad's size checks are resolved at export time instead of silently
   specialising to the example size.
 - It records each node's module path in the node metadata, which is how RLCN and other nodes
-  are found to keep them in float for FP16 and INT8 (:mod:`edgederain.calibration.nodes`).
+  are found to keep them in float for FP16 and INT8 (:mod:`edgederain.onnxgraph.nodes`).
 - It folds BatchNorm into the convs and makes ~40 % fewer nodes than the TorchScript exporter.
 - Opset 18, not the exporter's default 20: at opset >= 19 ONNX Runtime's CPU provider ran this
   network 1.6-1.7x slower, and dynamo cannot go below 18. The TorchScript exporter
@@ -42,7 +42,7 @@ from torch import nn
 from edgederain.choices import Exporter
 from edgederain.errors import ExportError
 from edgederain.export.config import UPSAMPLES, Upsample
-from edgederain.export.rewrite import global_average_pools
+from edgederain.onnxgraph.rewrite import global_average_pools
 from edgederain.model.net import DerainNet
 
 INPUT_NAME = "image"
@@ -142,7 +142,7 @@ def export_graph(
 ) -> onnx.ModelProto:
     """FP32 ONNX graph of ``net.infer``; dims left ``None`` are dynamic (named batch/height/width).
 
-    Exact rewrites from :mod:`edgederain.export.rewrite` are applied to the traced graph.
+    Exact rewrites from :mod:`edgederain.onnxgraph.rewrite` are applied to the traced graph.
     """
     if exporter == "dynamo" and opset < 18:
         raise ExportError(

@@ -18,52 +18,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from edgederain.contract import IOContract
-from edgederain.errors import ExportError, GateError
+from edgederain.errors import ExportError
 from edgederain.export.config import ExportConfig
 from edgederain.export.data import EvalFrame, load_eval_frames
 from edgederain.export.gates import GateReport, run_gate
+from edgederain.export.results import ExportResult, enforce, output_path, parity_record
 from edgederain.export.metadata import attach_contract, build_contract, save_single_file
 from edgederain.export.probes import extreme_probe_inputs, fit_frames, probe_inputs
 from edgederain.parity import OnnxRunner
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    """What was written and the gates it passed."""
-
-    path: Path
-    contract: IOContract
-    size_bytes: int
-    nodes: int
-    gates: tuple[GateReport, ...]
-    kept_float: tuple[str, ...]
-    simplified: bool
-    seconds: float
-
-    @property
-    def passed(self) -> bool:
-        return all(g.passed for g in self.gates)
-
-
-def _output_path(output: str | os.PathLike) -> Path:
-    out = Path(output)
-    if out.suffix.lower() != ".onnx":
-        raise ExportError(f"{out}: the output must be a .onnx file")
-    if not out.parent.is_dir():
-        raise ExportError(f"{out}: output folder {out.parent} does not exist; create it first")
-    return out
-
-
-def enforce(gate: GateReport) -> GateReport:
-    """Raise :class:`GateError` if ``gate`` failed; the model is then not written."""
-    if not gate.passed:
-        raise GateError(
-            f"gate {gate.name} failed: {gate.failure()}; the model was not written "
-            "(pass verify=False / --no-verify to write it anyway for debugging)",
-            gates=(gate,),
-        )
-    return gate
 
 
 @dataclass(frozen=True)
@@ -95,7 +57,7 @@ def _fp32_stage(net, config: ExportConfig, inputs, extremes) -> tuple[_Stage, bo
 
 
 def _fp16_stage(fp32: onnx.ModelProto, config: ExportConfig, inputs, extremes) -> _Stage:
-    from edgederain.calibration.nodes import nodes_in_groups
+    from edgederain.onnxgraph.nodes import nodes_in_groups
     from edgederain.export.fp16 import convert_fp16, overflowing_nodes
 
     overflow = overflowing_nodes(fp32, {**inputs, **extremes})
@@ -159,7 +121,7 @@ def export_onnx(
     from edgederain.train.checkpoint import load_derain_model, sha256_of
 
     start = time.perf_counter()
-    out = _output_path(output)
+    out = output_path(output)
     net, ckpt = load_derain_model(checkpoint)
     calib = _calibration(config)
     inputs, frames = _gate_inputs(config)
@@ -189,15 +151,3 @@ def export_onnx(
         raise
     return ExportResult(out, contract, out.stat().st_size, len(stage.model.graph.node), gates,
                         stage.kept, simplified, time.perf_counter() - start)
-
-
-def parity_record(gates, *, kept=(), extra: dict | None = None) -> dict | None:
-    """The contract's ``parity`` field: each gate's summary (per-input figures left out)."""
-    if not gates:
-        return None
-    record = {g.name: g.to_dict(per_input=False) for g in gates}
-    record["inputs"] = sorted({r.label for g in gates for r in g.results})
-    record["kept_float_nodes"] = len(kept)
-    if extra:
-        record.update(extra)
-    return record
