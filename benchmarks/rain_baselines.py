@@ -11,7 +11,7 @@ drawn by that engine only. Each fine-tuned model (and the ``light`` start point)
 - the 19 real rainy photos of ``../shared/data/real_rain``: the share of bright-streak energy
   removed (``edgederain.compare.rain_change``, defined in ``docs/real_rain.md``), no ground truth.
 
-Engines: ``ours`` is the ``heavy`` preset (``edgederain/train/rain_presets.py``); ``albumentations``
+Engines: ``ours`` is the ``heavy`` preset (``edgederain/data/rain_presets.py``); ``albumentations``
 is ``A.RandomRain`` with its ``heavy`` and ``torrential`` types drawn per image, slant within +-15;
 ``kornia`` is ``kornia.augmentation.RandomRain`` with 500-1,500 drops of 10-40 px per 480 x 320
 (scaled with the area) and widths -3..3. The crop pipeline around the engine (downscaling,
@@ -37,10 +37,10 @@ import numpy as np
 from edgederain.compare import rain_change
 from edgederain.evaluate import evaluate, make_predictor
 from edgederain.io import list_images, read_rgb, write_image
-from edgederain.train import data as train_data
-from edgederain.train.data import list_backgrounds, load_background, split_holdout
-from edgederain.train.pairs import find_pairs
-from edgederain.train.synth import add_rain
+from edgederain.data import datasets as train_data
+from edgederain.data.datasets import list_backgrounds, load_background, split_holdout
+from edgederain.data.pairs import find_pairs
+from edgederain.data.synth import add_rain
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

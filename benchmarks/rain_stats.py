@@ -24,9 +24,9 @@ from scipy import ndimage as ndi
 
 from edgederain.io import list_images, read_rgb
 from edgederain.metrics import psnr
-from edgederain.train.data import list_backgrounds, load_background
-from edgederain.train.rain_presets import PRESETS
-from edgederain.train.synth import add_rain
+from edgederain.data.datasets import list_backgrounds, load_background
+from edgederain.data.rain_presets import PRESETS
+from edgederain.data.synth import add_rain
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BINS = [1, 2, 4, 8, 16, 32, 64, 128, 256]

@@ -54,7 +54,7 @@ POLICIES: tuple[str, ...] = get_args(Policy)
 DiffMode = Literal["abs", "signed"]
 DIFF_MODES: tuple[str, ...] = get_args(DiffMode)
 
-# Paired datasets (edgederain.train.pairs) and the network variant (edgederain.model.config).
+# Paired datasets (edgederain.data.pairs) and the network variant (edgederain.model.config).
 Layout = Literal["auto", "folders", "prenet", "side-by-side"]
 LAYOUTS: tuple[str, ...] = get_args(Layout)
 Side = Literal["left", "right"]

@@ -10,7 +10,7 @@ from
 - ``identity``: returns the rainy input unchanged. Its scores are the rainy inputs' own scores
   (Rain100L: about 25.5 dB RGB, 26.9 dB Y), which proves the metric pipeline end to end.
 
-:func:`evaluate` runs a predictor over pairs (any layout :func:`edgederain.train.pairs.find_pairs`
+:func:`evaluate` runs a predictor over pairs (any layout :func:`edgederain.data.pairs.find_pairs`
 reads) and returns an :class:`EvalReport`: per-image and mean metrics of the output, the same for
 the rainy input (so the gain is explicit), and timing. The report writes a per-image CSV, a JSON
 summary, and a before / after / ground-truth grid PNG of the first few images.
@@ -33,7 +33,7 @@ import numpy as np
 from edgederain.errors import CheckpointError, DatasetError
 from edgederain.io import write_image
 from edgederain.metrics import image_metrics
-from edgederain.train.pairs import Layout, Pair, Side, find_pairs, load_pair
+from edgederain.data.pairs import Layout, Pair, Side, find_pairs, load_pair
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 METRICS: tuple[str, ...] = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")

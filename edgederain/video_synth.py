@@ -2,7 +2,7 @@
 
 :func:`render_clip` cuts a ``size`` window out of a background photo along a camera path (a still
 camera, a pan, a zoom, or both; sub-pixel, bilinear), renders new rain on every frame with
-:func:`edgederain.train.synth.add_rain` (rain is independent from frame to frame, as in a real
+:func:`edgederain.data.synth.add_rain` (rain is independent from frame to frame, as in a real
 video at ordinary shutter speeds), and returns the clean frames, the rainy frames and the exact
 optical flow between consecutive frames (the camera path is known, so no flow has to be estimated
 for the ground truth). ``moving_object=True`` adds an object that crosses the frame on its own
@@ -133,7 +133,7 @@ def render_clip(background: np.ndarray, *, size: tuple[int, int] = (240, 320), f
                 motion: Motion = "pan", rain: str = "light", seed: int = 0,
                 moving_object: bool = False) -> Clip:
     """Render one clip (see the module docstring); ``seed`` fixes the path and every frame's rain."""
-    from edgederain.train.synth import add_rain
+    from edgederain.data.synth import add_rain
 
     if frames < 2:
         raise ConfigError(f"a clip needs at least 2 frames, got {frames}")

@@ -1,6 +1,6 @@
 """The rain gallery of docs/img/rain_gallery.jpg: every rain preset on the same two backgrounds.
 
-Columns: each preset of ``edgederain.train.rain_presets.PRESETS`` (but ``clear``, which adds
+Columns: each preset of ``edgederain.data.rain_presets.PRESETS`` (but ``clear``, which adds
 nothing), with ``--baselines`` albumentations' and kornia's RandomRain as
 ``benchmarks/rain_baselines.py`` draws them (both must be installed), then Rain100L. Rows: the preset
 drawn on two held-out backgrounds (a CamVid road frame and an Urban100 street), then the rain
@@ -20,9 +20,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from edgederain.io import read_rgb
-from edgederain.train.data import list_backgrounds, load_background, split_holdout
-from edgederain.train.rain_presets import PRESETS
-from edgederain.train.synth import add_rain
+from edgederain.data.datasets import list_backgrounds, load_background, split_holdout
+from edgederain.data.rain_presets import PRESETS
+from edgederain.data.synth import add_rain
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

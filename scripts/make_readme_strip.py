@@ -17,7 +17,7 @@ from edgederain.io import read_rgb
 from edgederain.metrics import psnr
 from edgederain.runtime import DerainSession
 from edgederain.runtime.default_model import default_model_path
-from edgederain.train.synth import add_rain
+from edgederain.data.synth import add_rain
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTO = REPO.parent / "shared" / "data" / "backgrounds" / "kodak24" / "kodim10.png"

@@ -15,8 +15,8 @@ import argparse
 import os
 from pathlib import Path
 
-from edgederain.train.data import list_backgrounds, split_holdout
-from edgederain.train.synth_folder import write_synthetic_pairs
+from edgederain.data.datasets import list_backgrounds, split_holdout
+from edgederain.data.synth_folder import write_synthetic_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

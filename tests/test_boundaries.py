@@ -29,7 +29,7 @@ MAY_NEED = {
 TORCH_FREE = (
     "edgederain", "edgederain.choices", "edgederain.contract", "edgederain.errors",
     "edgederain.configkeys", "edgederain.io", "edgederain.metrics", "edgederain.weights",
-    "edgederain.runtime", "edgederain.train.pairs", "edgederain.export.data",
+    "edgederain.runtime", "edgederain.data.pairs", "edgederain.export.data",
 )
 
 _IMPORT_ALL = """

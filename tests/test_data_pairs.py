@@ -9,8 +9,8 @@ import pytest
 
 from edgederain.errors import DatasetError
 from edgederain.io import write_image
-from edgederain.train.data import PairedDataset, batch_for_step, random_crop, sample_rng
-from edgederain.train.pairs import FOLDER_PAIRS, find_pairs, load_pair
+from edgederain.data.datasets import PairedDataset, batch_for_step, random_crop, sample_rng
+from edgederain.data.pairs import FOLDER_PAIRS, find_pairs, load_pair
 
 
 def _img(seed: int, h: int = 40, w: int = 48) -> np.ndarray:

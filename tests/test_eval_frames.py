@@ -10,7 +10,7 @@ import pytest
 from edgederain.errors import VerificationError
 from edgederain.export.data import has_targets, load_eval_frames
 from edgederain.io import write_image
-from edgederain.train.pairs import detect_layout
+from edgederain.data.pairs import detect_layout
 
 
 def _rgb(seed: int, h: int = 24, w: int = 32) -> np.ndarray:

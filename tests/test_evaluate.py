@@ -15,8 +15,8 @@ from edgederain.errors import CheckpointError
 from edgederain.evaluate import evaluate, evaluate_folder, make_predictor
 from edgederain.io import read_rgb, write_image
 from edgederain.metrics import image_metrics, psnr
-from edgederain.train.pairs import find_pairs
-from edgederain.train.synth import add_rain
+from edgederain.data.pairs import find_pairs
+from edgederain.data.synth import add_rain
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from edgederain.train.checkpoint import load_derain_model, read_checkpoint
 from edgederain.train.config import FINETUNE_DEFAULTS, TrainConfig
 from edgederain.train.loop import train
 from edgederain.train.setup import Compute, build_datasets
-from edgederain.train.synth import add_rain
+from edgederain.data.synth import add_rain
 from edgederain.train.validation import validate_derain
 from edgederain.weights import WEIGHTS_DIR, checkpoint_file
 

@@ -10,10 +10,10 @@ import pytest
 
 from edgederain.errors import ConfigError
 from edgederain.metrics import psnr
-from edgederain.train.data import SyntheticRainDataset
-from edgederain.train.rain_layers import SeedLayer, line_kernel
-from edgederain.train.rain_presets import MIXTURES, PRESETS, get_rain_preset
-from edgederain.train.synth import RainConfig, RainMixture, StreakLayer, add_rain, brightens_only, render_rain
+from edgederain.data.datasets import SyntheticRainDataset
+from edgederain.data.rain_layers import SeedLayer, line_kernel
+from edgederain.data.rain_presets import MIXTURES, PRESETS, get_rain_preset
+from edgederain.data.synth import RainConfig, RainMixture, StreakLayer, add_rain, brightens_only, render_rain
 
 # clear adds nothing at all, so it neither brightens nor differs
 BRIGHTENING = sorted(n for n, cfg in PRESETS.items() if brightens_only(cfg) and n != "clear")
@@ -164,9 +164,9 @@ def test_rain_engine_and_datasets_import_without_torch() -> None:
 
     code = (
         "import numpy as np\n"
-        "from edgederain.train.synth import add_rain\n"
-        "from edgederain.train.data import SyntheticRainDataset, PairedDataset\n"
-        "from edgederain.train.synth_folder import write_synthetic_pairs\n"
+        "from edgederain.data.synth import add_rain\n"
+        "from edgederain.data.datasets import SyntheticRainDataset, PairedDataset\n"
+        "from edgederain.data.synth_folder import write_synthetic_pairs\n"
         "assert (add_rain(np.zeros((16, 16, 3), np.uint8), rng=0) >= 0).all()\n"
     )
     run = run_without(["torch"], code)
@@ -175,7 +175,7 @@ def test_rain_engine_and_datasets_import_without_torch() -> None:
 
 def test_light_preset_matches_rain100l_input_statistics(backgrounds_dir: Path) -> None:
     """Rain100L: rainy vs clean 25.5 dB RGB on average; 16 % of pixels brightened >= 10 levels."""
-    from edgederain.train.data import list_backgrounds, load_background
+    from edgederain.data.datasets import list_backgrounds, load_background
 
     paths = list_backgrounds([backgrounds_dir])
     picked = [paths[i] for i in np.linspace(0, len(paths) - 1, 16).astype(int)]

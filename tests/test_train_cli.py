@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from edgederain.cli import app
 from edgederain.io import read_rgb, write_image
-from edgederain.train.pairs import find_pairs, load_pair
+from edgederain.data.pairs import find_pairs, load_pair
 
 
 def _backgrounds(folder: Path) -> Path:

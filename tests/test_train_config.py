@@ -108,7 +108,7 @@ def test_numbers_where_floats_are_expected_and_nulls_where_allowed_pass() -> Non
 
 def test_wrong_types_in_a_config_file_and_in_nested_configs(tmp_path: Path) -> None:
     from edgederain.model import ModelConfig
-    from edgederain.train.synth import RainConfig
+    from edgederain.data.synth import RainConfig
 
     p = tmp_path / "c.toml"
     p.write_text('lr = "fast"\n')

@@ -115,7 +115,7 @@ def test_bf16_autocast_trains(backgrounds: Path, tmp_path: Path) -> None:
 
 
 def test_trains_on_paired_folders_with_held_out_pairs(tmp_path: Path) -> None:
-    from edgederain.train.synth import add_rain
+    from edgederain.data.synth import add_rain
 
     rng = np.random.default_rng(2)
     for sub in ("rainy", "clean"):

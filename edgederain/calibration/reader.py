@@ -8,7 +8,7 @@ A folder may hold the images directly or in a ``rainy/``, ``rain/`` or ``input/`
 is fully convolutional, so ranges from crops transfer to full frames.
 
 Without rainy footage from the target camera, :meth:`CalibrationFrames.from_synthetic` renders
-the synthetic rain engine (:func:`edgederain.train.synth.add_rain`, numpy only) onto clean
+the synthetic rain engine (:func:`edgederain.data.synth.add_rain`, numpy only) onto clean
 frames from a folder. Frames from elsewhere (a video) go in through
 :meth:`CalibrationFrames.from_arrays`.
 """
@@ -112,7 +112,7 @@ class CalibrationFrames:
     ) -> "CalibrationFrames":
         """Clean images of ``folder`` with synthetic rain (preset ``rain``) rendered onto them."""
         from edgederain.errors import ConfigError
-        from edgederain.train.synth import add_rain
+        from edgederain.data.synth import add_rain
 
         paths = calibration_images(folder)
         _check_count(len(paths), min_frames, str(folder))

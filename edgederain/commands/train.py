@@ -173,7 +173,7 @@ def _synth(
 ) -> None:
     """Write a fixed paired set (rainy/ + clean/) by rendering synthetic rain on clean images."""
     with user_errors():
-        from edgederain.train.synth_folder import write_synthetic_pairs
+        from edgederain.data.synth_folder import write_synthetic_pairs
 
         n = write_synthetic_pairs(clean, out, rain=rain, copies=copies, max_side=max_side, seed=seed)
         typer.echo(f"wrote {n} pairs to {out}/rainy and {out}/clean")

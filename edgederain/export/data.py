@@ -1,6 +1,6 @@
 """Frames for verification: a folder of images, or a paired set with ground truth (numpy only).
 
-A paired folder is any layout :func:`edgederain.train.pairs.find_pairs` finds on its own
+A paired folder is any layout :func:`edgederain.data.pairs.find_pairs` finds on its own
 (``rainy/`` + ``clean/`` as Rain100L, ``rain/`` + ``norain/``, ``input/`` + ``target/``,
 ``inputcrop/`` + ``cleancrop/``, or PReNet's ``rain-N.png`` + ``norain-N.png`` in one folder),
 paired by the same rules as training and evaluation; a rainy file without its clean partner is
@@ -33,7 +33,7 @@ def load_eval_frames(folder: str | os.PathLike, *, limit: int | None = None) -> 
     """Verification frames from ``folder`` (first ``limit`` in natural order)."""
     from edgederain.io import list_images, read_rgb
     from edgederain.runtime.preprocess import to_model_input
-    from edgederain.train.pairs import detect_layout, find_pairs, load_pair
+    from edgederain.data.pairs import detect_layout, find_pairs, load_pair
 
     root = Path(folder)
     if not root.is_dir():

@@ -21,8 +21,8 @@ from edgederain.choices import AMPS, DEVICES, SIDES, STAGES, Amp, Device, Stage
 from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
 from edgederain.model.config import ModelConfig, get_preset
-from edgederain.train.pairs import LAYOUTS
-from edgederain.train.synth import RainConfig, RainMixture, rain_from_spec
+from edgederain.data.pairs import LAYOUTS
+from edgederain.data.synth import RainConfig, RainMixture, rain_from_spec
 
 LrScaling = Literal["none", "linear", "sqrt"]
 

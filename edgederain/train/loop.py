@@ -6,7 +6,7 @@ AE decoder transferred into the derain network before stage 2). Each stage:
 - Adam (lr 1e-3), MultiStepLR x``gamma`` at the ``milestones`` fractions of the stage's
   iterations (stepped per iteration), gradient-norm clipping, optional bf16 autocast for the
   forward pass (losses in FP32; RLCN disables autocast for itself).
-- Batches come from :func:`edgederain.train.data.batch_for_step`, a pure function of
+- Batches come from :func:`edgederain.data.datasets.batch_for_step`, a pure function of
   (seed, step), so a resumed run sees exactly the batches of an uninterrupted one.
 - Writes into ``out_dir``: ``config.json`` (resolved config), ``<stage>_last.pt`` every
   ``checkpoint_every`` steps and on Ctrl-C (model, optimizer, scheduler, step, RNG state, config),
@@ -39,7 +39,7 @@ from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
 from edgederain.model.net import DerainNet
 from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint
 from edgederain.train.config import ADDED_KEYS, TrainConfig
-from edgederain.train.data import PairSource, steps_per_epoch
+from edgederain.data.datasets import PairSource, steps_per_epoch
 from edgederain.train.distributed import SINGLE, DistContext, describe, describe_line
 from edgederain.train.losses import LossWeights, autoencoder_loss, derain_loss
 from edgederain.train.runner import StageResult, StageRunner

@@ -26,7 +26,7 @@ from edgederain.errors import CheckpointError
 from edgederain.train.checkpoint import read_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.csvlog import CsvLog
-from edgederain.train.data import PairSource, batch_for_slots
+from edgederain.data.datasets import PairSource, batch_for_slots
 from edgederain.train.distributed import SINGLE, DistContext, lr_scale
 from edgederain.train.setup import Compute
 

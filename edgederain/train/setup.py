@@ -22,15 +22,15 @@ from torch import nn
 
 from edgederain.errors import ConfigError, DatasetError
 from edgederain.train.config import TrainConfig
-from edgederain.train.data import (
+from edgederain.data.datasets import (
     PairedDataset,
     PairSource,
     SyntheticRainDataset,
     list_backgrounds,
     split_holdout,
 )
-from edgederain.train.pairs import Pair, find_pairs, load_pair
-from edgederain.train.synth import rain_from_spec
+from edgederain.data.pairs import Pair, find_pairs, load_pair
+from edgederain.data.synth import rain_from_spec
 
 ValPairs = list[tuple[np.ndarray, np.ndarray]]
 

@@ -1,8 +1,8 @@
 """Rain configuration: streak layers and the per-image draws of a preset (numpy only).
 
-What the fields mean and how they are rendered: :mod:`edgederain.train.synth` (splatted streak
-layers, the screen veil) and :mod:`edgederain.train.rain_layers` (seed layers, transmission veil,
-camera). The named presets and mixtures: :mod:`edgederain.train.rain_presets`.
+What the fields mean and how they are rendered: :mod:`edgederain.data.synth` (splatted streak
+layers, the screen veil) and :mod:`edgederain.data.rain_layers` (seed layers, transmission veil,
+camera). The named presets and mixtures: :mod:`edgederain.data.rain_presets`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
-from edgederain.train.rain_layers import SeedLayer, as_range
+from edgederain.data.rain_layers import SeedLayer, as_range
 
 Range = tuple[float, float]
 
@@ -55,7 +55,7 @@ class RainConfig:
     length_scale: Range = (1.0, 1.0)  # per-image multiplier of every streak's length
     veil: Range = (0.0, 0.0)  # screen-blend veil strength a
     veil_scale: float = 64.0  # veil feature size, pixels
-    # rain engine v2 (edgederain.train.rain_layers)
+    # rain engine v2 (edgederain.data.rain_layers)
     seed_layers: tuple[SeedLayer, ...] = ()  # noise-seeded, motion-blurred streak layers
     transmission: Range = (1.0, 1.0)  # mean transmission t of the veil O = t (B + S) + (1 - t) A
     airlight: Range = (0.8, 1.0)  # atmospheric light A (grey, slightly tinted per image)

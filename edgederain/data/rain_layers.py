@@ -34,10 +34,10 @@ The camera (:func:`camera_effects`)
 Real frames are noisy and compressed: Gaussian sensor noise of a standard deviation drawn from
 ``noise`` and JPEG at a quality drawn from ``jpeg_quality``, each applied to the rainy image with
 its probability. Exposure changes and downscaling apply to the whole pair (they change the scene,
-not the rain) and live with the dataset (:mod:`edgederain.train.data`).
+not the rain) and live with the dataset (:mod:`edgederain.data.datasets`).
 
 Note:
-    The motion-blurred seed is equivalent to the splatted segments of :mod:`edgederain.train.synth`
+    The motion-blurred seed is equivalent to the splatted segments of :mod:`edgederain.data.synth`
     (``StreakLayer``) but reproduces the benchmarks' texture: streak brightness varies along and
     between streaks and dense layers merge into sheets, as in Rain100H and Li et al.'s sets.
 """

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from edgederain.errors import ConfigError
-from edgederain.train.rain_config import RainConfig, StreakLayer
-from edgederain.train.rain_layers import SeedLayer
+from edgederain.data.rain_config import RainConfig, StreakLayer
+from edgederain.data.rain_layers import SeedLayer
 
 _MEDIUM_LAYERS = (
     StreakLayer(density=6.0, length=(10, 24), width=(0.55, 0.7), intensity=(0.05, 0.15)),

@@ -4,11 +4,11 @@ Every sample is addressed by ``(epoch, index)`` and drawn from its own generator
 ``(seed, epoch, index)``, so a batch depends only on the run's seed and the step number: resuming
 at step ``s`` sees exactly the batches an uninterrupted run would (no sampler state to save).
 
-- :class:`PairedDataset`: pairs found by :func:`edgederain.train.pairs.find_pairs`; one random
+- :class:`PairedDataset`: pairs found by :func:`edgederain.data.pairs.find_pairs`; one random
   ``crop x crop`` window sampled once and applied to both images, then the same flips.
 - :class:`SyntheticRainDataset`: clean backgrounds (downscaled so the longer side is at most
   ``max_side``, cached in memory); each sample crops a background, flips it, and renders fresh
-  rain onto the crop with :func:`edgederain.train.synth.add_rain`, so every epoch sees new rain.
+  rain onto the crop with :func:`edgederain.data.synth.add_rain`, so every epoch sees new rain.
 
 :func:`batch_for_step` turns a dataset into the ``step``-th batch (epoch-wise shuffles);
 :func:`batch_for_slots` gives any consecutive run of samples (a distributed rank's share).
@@ -24,8 +24,8 @@ import numpy as np
 
 from edgederain.errors import DatasetError, ImageReadError
 from edgederain.io import IMAGE_SUFFIXES, read_rgb
-from edgederain.train.pairs import Layout, Pair, Side, find_pairs, load_pair
-from edgederain.train.synth import RainConfig, RainMixture, add_rain, rain_from_spec
+from edgederain.data.pairs import Layout, Pair, Side, find_pairs, load_pair
+from edgederain.data.synth import RainConfig, RainMixture, add_rain, rain_from_spec
 
 
 class PairSource(Protocol):

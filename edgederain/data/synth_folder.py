@@ -2,7 +2,7 @@
 
 For users who want a fixed set rather than fresh rain each epoch (``SyntheticRainDataset``).
 With ``copies > 1`` each clean image gets ``copies`` renderings ``rainy/NAME_k.png`` beside one
-``clean/NAME.png`` (the Rain1400 convention, which :func:`edgederain.train.pairs.find_pairs`
+``clean/NAME.png`` (the Rain1400 convention, which :func:`edgederain.data.pairs.find_pairs`
 reads). Output is PNG (lossless) whatever the input format.
 """
 
@@ -16,8 +16,8 @@ import numpy as np
 
 from edgederain.errors import DatasetError
 from edgederain.io import write_image
-from edgederain.train.data import list_backgrounds, load_background
-from edgederain.train.synth import RainConfig, add_rain, get_rain_preset
+from edgederain.data.datasets import list_backgrounds, load_background
+from edgederain.data.synth import RainConfig, add_rain, get_rain_preset
 
 
 def write_synthetic_pairs(

@@ -54,15 +54,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgederain.errors import ConfigError
-from edgederain.train.rain_config import RainConfig, StreakLayer
-from edgederain.train.rain_layers import (
+from edgederain.data.rain_config import RainConfig, StreakLayer
+from edgederain.data.rain_layers import (
     camera_effects,
     gaussian_kernel,
     render_seed_layer,
     separable_blur,
     transmission_map,
 )
-from edgederain.train.rain_presets import PRESETS, RainMixture, get_rain_preset, rain_from_spec
+from edgederain.data.rain_presets import PRESETS, RainMixture, get_rain_preset, rain_from_spec
 
 
 @dataclass
