@@ -33,11 +33,11 @@ import pytest
 import torch
 
 from edgederain.errors import ConfigError
-from edgederain.io import write_image
 from edgederain.train.checkpoint import load_derain_model, read_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.distributed import DistContext
 from edgederain.train.loop import train
+from train_fixtures import write_backgrounds
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not built")
 
@@ -104,12 +104,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("dist")
     bg = root / "bg"
     bg.mkdir()
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:64, 0:64]
-    for i in range(6):
-        base = 90 + 60 * np.sin(xx / (6 + i) + i)[..., None] * np.cos(yy / (9 + i))[..., None]
-        img = np.clip(base + rng.normal(0, 6, (64, 64, 3)) + [i * 10, 0, -i * 5], 0, 255)
-        write_image(bg / f"bg{i}.png", img.astype(np.uint8))
+    write_backgrounds(bg, 64)
     out = {"bg": bg, "root": root}
     out["one"] = train(_config(bg, root / "one"), progress=False).out_dir
     out["two"] = _train2(_config(bg, root / "two"))

@@ -15,18 +15,12 @@ from edgederain.io import write_image
 from edgederain.train.checkpoint import load_derain_model, read_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.loop import train
+from train_fixtures import write_backgrounds
 
 
 @pytest.fixture(scope="module")
 def backgrounds(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("backgrounds")
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:72, 0:72]
-    for i in range(6):
-        base = 90 + 60 * np.sin(xx / (6 + i) + i)[..., None] * np.cos(yy / (9 + i))[..., None]
-        img = np.clip(base + rng.normal(0, 6, (72, 72, 3)) + [i * 10, 0, -i * 5], 0, 255)
-        write_image(folder / f"bg{i}.png", img.astype(np.uint8))
-    return folder
+    return write_backgrounds(tmp_path_factory.mktemp("backgrounds"), 72)
 
 
 def _config(backgrounds: Path, out: Path, **kw) -> TrainConfig:

@@ -177,17 +177,27 @@ def render_seed_layer(
     return out[margin : margin + h, margin : margin + w]
 
 
-def transmission_map(h: int, w: int, mean: float, rng: np.random.Generator, *, scale: float = 96.0) -> np.ndarray:
-    """Smooth transmission t (H x W) in (0, 1] with mean about ``mean``: lower (hazier) towards the top."""
-    gh, gw = int(np.ceil(h / scale)) + 2, int(np.ceil(w / scale)) + 2
-    coarse = rng.normal(0.0, 1.0, (gh, gw)).astype(np.float32)
+def coarse_shape(h: int, w: int, scale: float) -> tuple[int, int]:
+    """Grid of coarse noise that :func:`upsample_bilinear` stretches over an H x W image."""
+    return int(np.ceil(h / scale)) + 2, int(np.ceil(w / scale)) + 2
+
+
+def upsample_bilinear(coarse: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Stretch a coarse 2-D grid to H x W by bilinear interpolation (smooth veils and haze)."""
+    gh, gw = coarse.shape
     yy = np.linspace(0, gh - 1.001, h)
     xx = np.linspace(0, gw - 1.001, w)
     y0, x0 = yy.astype(int), xx.astype(int)
     fy, fx = (yy - y0)[:, None], (xx - x0)[None, :]
-    field = (coarse[y0][:, x0] * (1 - fx) + coarse[y0][:, x0 + 1] * fx) * (1 - fy) + (
-        coarse[y0 + 1][:, x0] * (1 - fx) + coarse[y0 + 1][:, x0 + 1] * fx
-    ) * fy
+    top = coarse[y0][:, x0] * (1 - fx) + coarse[y0][:, x0 + 1] * fx
+    bottom = coarse[y0 + 1][:, x0] * (1 - fx) + coarse[y0 + 1][:, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def transmission_map(h: int, w: int, mean: float, rng: np.random.Generator, *, scale: float = 96.0) -> np.ndarray:
+    """Smooth transmission t (H x W) in (0, 1] with mean about ``mean``: lower (hazier) towards the top."""
+    coarse = rng.normal(0.0, 1.0, coarse_shape(h, w, scale)).astype(np.float32)
+    field = upsample_bilinear(coarse, h, w)
     tilt = float(rng.uniform(0.0, 0.6))  # depth grows towards the top of the frame
     depth = 0.25 * field + tilt * (0.5 - np.linspace(0.0, 1.0, h, dtype=np.float32))[:, None]
     haze = max(1e-3, 1.0 - mean)

@@ -57,10 +57,12 @@ from edgederain.errors import ConfigError
 from edgederain.data.rain_config import RainConfig, StreakLayer
 from edgederain.data.rain_layers import (
     camera_effects,
+    coarse_shape,
     gaussian_kernel,
     render_seed_layer,
     separable_blur,
     transmission_map,
+    upsample_bilinear,
 )
 from edgederain.data.rain_presets import PRESETS, RainMixture, get_rain_preset, rain_from_spec
 
@@ -116,15 +118,8 @@ def _layer(h: int, w: int, layer: StreakLayer, draw: _Draw, jitter: float, rng: 
 
 def _veil(h: int, w: int, scale: float, rng: np.random.Generator) -> np.ndarray:
     """Smooth veil in [0.5, 1]: bilinearly upsampled coarse noise (haze / accumulation)."""
-    gh, gw = int(np.ceil(h / scale)) + 2, int(np.ceil(w / scale)) + 2
-    coarse = rng.uniform(0.5, 1.0, (gh, gw)).astype(np.float32)
-    yy = np.linspace(0, gh - 1.001, h)
-    xx = np.linspace(0, gw - 1.001, w)
-    y0, x0 = yy.astype(int), xx.astype(int)
-    fy, fx = (yy - y0)[:, None], (xx - x0)[None, :]
-    top = coarse[y0][:, x0] * (1 - fx) + coarse[y0][:, x0 + 1] * fx
-    bottom = coarse[y0 + 1][:, x0] * (1 - fx) + coarse[y0 + 1][:, x0 + 1] * fx
-    return top * (1 - fy) + bottom * fy
+    coarse = rng.uniform(0.5, 1.0, coarse_shape(h, w, scale)).astype(np.float32)
+    return upsample_bilinear(coarse, h, w)
 
 
 def _draw(config: RainConfig, rng: np.random.Generator) -> _Draw:
