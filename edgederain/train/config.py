@@ -21,10 +21,13 @@ from edgederain.choices import AMPS, DEVICES, SIDES, STAGES, Amp, Device, Stage
 from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
 from edgederain.model.config import ModelConfig, get_preset
+from edgederain.weights import MODEL_NAMES
 from edgederain.data.pairs import LAYOUTS
 from edgederain.data.synth import RainConfig, RainMixture, rain_from_spec
 
 LrScaling = Literal["none", "linear", "sqrt"]
+# names that ``init`` and ``teacher`` read as packaged models rather than paths
+PACKAGED_NAMES = (*MODEL_NAMES, "default")
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -77,6 +80,10 @@ class TrainConfig:
     ae_checkpoint: str | None = None
     # fine-tuning: stage 2 starts from these weights: a packaged model's name or a checkpoint path
     init: str | None = None
+    # distillation (stage 2): a teacher network (packaged name or checkpoint path) whose output the
+    # network also learns to match, L1 weighted by w_distill; the teacher may be of another preset
+    teacher: str | None = None
+    w_distill: float = 1.0
     # validation, logging, checkpoints
     val_data: str | None = None  # paired folder; None -> held-out backgrounds/pairs
     val_count: int = 16
@@ -107,6 +114,8 @@ class TrainConfig:
         _choice("clean_side", self.clean_side, SIDES)
         _positive(self, "crop", "batch_size", "lr", "gamma", "grad_clip", "val_every")
         _positive(self, "checkpoint_every", "log_every", "val_count", "lr_batch")
+        if self.w_distill < 0:
+            raise ConfigError(f"w_distill must be >= 0, got {self.w_distill}")
         if any(not 0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
             raise ConfigError(f"milestones are increasing fractions of the schedule in (0, 1), got {self.milestones}")
         for stage in ("ae", "derain"):
@@ -157,8 +166,8 @@ class TrainConfig:
         d["rain"] = self.rain_config().to_dict()
         d["data"] = [str(Path(p).resolve()) for p in self.data]
         d["backgrounds"] = [str(Path(p).resolve()) for p in self.backgrounds]
-        for name in ("out_dir", "val_data", "ae_checkpoint", "init"):
-            if d[name] is not None and not (name == "init" and d[name] in ("default", "all-weather", "light")):
+        for name in ("out_dir", "val_data", "ae_checkpoint", "init", "teacher"):
+            if d[name] is not None and not (name in ("init", "teacher") and d[name] in PACKAGED_NAMES):
                 d[name] = str(Path(d[name]).resolve())
         return d
 
@@ -169,7 +178,7 @@ class TrainConfig:
 
 
 # Keys added after runs were already written: a config.json without them had their default.
-ADDED_KEYS: dict[str, Any] = {"lr_scaling": "none", "lr_batch": 4, "sync_bn": True}
+ADDED_KEYS: dict[str, Any] = {"lr_scaling": "none", "lr_batch": 4, "sync_bn": True, "teacher": None, "w_distill": 1.0}
 
 # What a fine-tune changes from the thesis defaults (``edgederain train --init``, configs/finetune.toml):
 # stage 2 only, a fifth of the learning rate, a short schedule with late decays.

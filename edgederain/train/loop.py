@@ -38,7 +38,7 @@ from edgederain.errors import CheckpointError, ConfigError
 from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
 from edgederain.model.net import DerainNet
 from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint
-from edgederain.train.config import ADDED_KEYS, TrainConfig
+from edgederain.train.config import ADDED_KEYS, PACKAGED_NAMES, TrainConfig
 from edgederain.data.datasets import PairSource, steps_per_epoch
 from edgederain.train.distributed import SINGLE, DistContext, describe, describe_line
 from edgederain.train.losses import LossWeights, autoencoder_loss, derain_loss
@@ -74,7 +74,10 @@ def _ae_step(ae: RainAutoencoder, compute: Compute) -> StepFn:
     return step
 
 
-def _derain_step(net: DerainNet, ae: RainAutoencoder | None, compute: Compute, weights: LossWeights) -> StepFn:
+def _derain_step(
+    net: DerainNet, ae: RainAutoencoder | None, compute: Compute, weights: LossWeights,
+    teacher: DerainNet | None = None,
+) -> StepFn:
     def step(rainy: torch.Tensor, clean: torch.Tensor):
         with compute.autocast():
             out = net(rainy)
@@ -83,13 +86,17 @@ def _derain_step(net: DerainNet, ae: RainAutoencoder | None, compute: Compute, w
                     z_ideal = out.steps[-1].embedding.detach()
                 else:
                     z_ideal = ae.encode(compute.format(2.0 * (rainy - clean)))
-        return derain_loss(out, rainy, clean, z_ideal, weights=weights)
+                target = None if teacher is None else teacher.infer(rainy)
+        return derain_loss(out, rainy, clean, z_ideal, weights=weights, teacher=target)
 
     return step
 
 
 def _weights(config: TrainConfig) -> LossWeights:
-    return LossWeights(config.w_embedding, config.w_attention, config.w_image, config.mask_threshold)
+    return LossWeights(
+        config.w_embedding, config.w_attention, config.w_image, config.mask_threshold,
+        config.w_distill if config.teacher is not None else 0.0,
+    )
 
 
 def _stage_ae(config, compute, train, val, dist: DistContext = SINGLE, **kw) -> tuple[StageResult, RainAutoencoder]:
@@ -118,10 +125,8 @@ def _autoencoder_path(config: TrainConfig) -> Path:
 
 
 def _packaged(init: str | None) -> bool:
-    """True when ``init`` names a packaged model rather than a checkpoint path."""
-    from edgederain.weights import MODEL_NAMES
-
-    return init is not None and init in (*MODEL_NAMES, "default") and not Path(init).exists()
+    """True when ``init`` (or ``teacher``) names a packaged model rather than a checkpoint path."""
+    return init is not None and init in PACKAGED_NAMES and not Path(init).exists()
 
 
 def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoencoder:
@@ -141,14 +146,28 @@ def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoen
     return compute.prepare(ae)
 
 
-def _init_network(config: TrainConfig) -> DerainNet:
-    """The network stage 2 starts from when fine-tuning (``init``): weights of a derain checkpoint."""
-    if _packaged(config.init):
+def _network_file(name: str) -> Path:
+    if _packaged(name):
         from edgederain.weights import checkpoint_file
 
-        path = checkpoint_file(str(config.init))
-    else:
-        path = Path(str(config.init))
+        return checkpoint_file(name)
+    return Path(name)
+
+
+def _teacher(config: TrainConfig, compute: Compute) -> DerainNet | None:
+    """The frozen network whose output stage 2 distils (``teacher``), in eval mode; None without one."""
+    if config.teacher is None:
+        return None
+    net, _ = load_derain_model(_network_file(config.teacher))
+    net = compute.prepare(net).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def _init_network(config: TrainConfig) -> DerainNet:
+    """The network stage 2 starts from when fine-tuning (``init``): weights of a derain checkpoint."""
+    path = _network_file(str(config.init))
     net, _ = load_derain_model(path)
     if net.config != config.model_config():
         raise ConfigError(
@@ -165,7 +184,9 @@ def _val_keys(val) -> tuple[str, ...]:
 
 def _stage_derain(config, compute, train, val, dist: DistContext = SINGLE, **kw) -> StageResult:
     ae = None
-    if config.w_embedding > 0 or config.init is None:
+    # the AE supplies the embedding target and, from scratch, the decoder; a distilled network
+    # without the embedding loss starts from random weights and needs none
+    if config.w_embedding > 0 or (config.init is None and config.teacher is None):
         ae = _autoencoder_for_stage2(config, compute).eval()
         for p in ae.parameters():
             p.requires_grad_(False)
@@ -174,11 +195,12 @@ def _stage_derain(config, compute, train, val, dist: DistContext = SINGLE, **kw)
         net = _init_network(config)
     else:
         net = DerainNet(config.model_config())
-        transfer_decoder(ae, net)
+        if ae is not None:
+            transfer_decoder(ae, net)
     net = compute.prepare(net)
     forward = dist.wrap(net, compute.device, sync_bn=config.sync_bn)
     runner = StageRunner(
-        "derain", net, _derain_step(forward, ae, compute, _weights(config)),
+        "derain", net, _derain_step(forward, ae, compute, _weights(config), _teacher(config, compute)),
         lambda: validate_derain(net, val, compute),
         config=config, compute=compute, dataset=train,
         total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=_val_keys(val),

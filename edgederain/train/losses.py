@@ -37,6 +37,7 @@ class LossWeights:
     attention: float = 0.1
     image: float = 1.0
     mask_threshold: float = 1e-3
+    distill: float = 0.0  # L1 to a teacher's output (distillation); 0 without a teacher
 
 
 def _gaussian_window(size: int = 11, sigma: float = 1.5, *, channels: int = 3) -> torch.Tensor:
@@ -92,8 +93,13 @@ def derain_loss(
     z_ideal: torch.Tensor,
     *,
     weights: LossWeights = LossWeights(),
+    teacher: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Total stage-2 loss and its terms (as floats, for logging), summed over the passes."""
+    """Total stage-2 loss and its terms (as floats, for logging), summed over the passes.
+
+    ``teacher``: a teacher network's derained image; with ``weights.distill > 0`` each pass adds
+    ``distill * L1(derained, teacher)`` (logged as ``distill``).
+    """
     mask = rain_mask(rainy, clean, threshold=weights.mask_threshold)
     total = torch.zeros((), device=rainy.device)
     terms = {"embed": 0.0, "att": 0.0, "ssim": 0.0}
@@ -103,6 +109,10 @@ def derain_loss(
         l_att = attention_loss(step.attention, mask)
         l_ssim = ssim(step.derained, clean)
         total = total + w * (weights.embedding * l_embed + weights.attention * l_att - weights.image * l_ssim)
+        if teacher is not None and weights.distill > 0:
+            l_distill = F.l1_loss(step.derained.float(), teacher.float())
+            total = total + w * weights.distill * l_distill
+            terms["distill"] = terms.get("distill", 0.0) + w * float(l_distill.detach())
         terms["embed"] += w * float(l_embed.detach())
         terms["att"] += w * float(l_att.detach())
         terms["ssim"] += w * float(l_ssim.detach())
