@@ -214,6 +214,16 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _first_and_steady(run: Callable[[np.ndarray], np.ndarray], frames: np.ndarray,
+                      config: BenchConfig) -> tuple[np.ndarray, float, LatencyStats]:
+    """(output, seconds of the first run, steady-state latency) of a runner's ``run``."""
+    t0 = perf_counter()
+    out = run(frames)
+    first = perf_counter() - t0
+    samples = time_calls(lambda: run(frames), config)
+    return out, first, LatencyStats.from_samples(samples, batch=config.batch)
+
+
 def bench_session(model: str | os.PathLike, session_config: Any, config: BenchConfig,
                   frames: np.ndarray) -> tuple[RunTiming, np.ndarray, Any]:
     """Create a DerainSession, time its first run and steady state; returns (timing, output, session)."""
@@ -229,10 +239,7 @@ def bench_session(model: str | os.PathLike, session_config: Any, config: BenchCo
     else:
         session = DerainSession(model, session_config)
     setup = perf_counter() - t0
-    t0 = perf_counter()
-    out = session.run(frames)
-    first = perf_counter() - t0
-    samples = time_calls(lambda: session.run(frames), config)
+    out, first, latency = _first_and_steady(session.run, frames, config)
     info = session.info
     if isinstance(info, dict):  # OpenVINO's own runtime (picked by --provider auto)
         info = SimpleNamespace(requested=("openvino",), active=tuple(info["active"]), fallback_reasons=(),
@@ -244,37 +251,23 @@ def bench_session(model: str | os.PathLike, session_config: Any, config: BenchCo
         "tiling": asdict(session_config.tiling) if session_config.tiling else None,
         "auto": choice.to_dict() if choice is not None else None,
     }
-    timing = RunTiming("onnxruntime", setup, first, LatencyStats.from_samples(samples, batch=config.batch),
-                       peak_rss_mb(), details)
-    return timing, out, session
+    return RunTiming("onnxruntime", setup, first, latency, peak_rss_mb(), details), out, session
 
 
 def bench_torch(checkpoint: str | os.PathLike, frames: np.ndarray, config: BenchConfig, *,
                 threads: int = 0) -> tuple[RunTiming, np.ndarray]:
-    """PyTorch eager (``net.infer`` under inference_mode) on the same uint8 frames."""
+    """PyTorch eager on the same uint8 frames: the checkpoint's runner from
+    :func:`~edgederain.export.runners.open_model`, converting frames as ``DerainSession.run`` does."""
     import torch
 
-    from edgederain.train.checkpoint import load_derain_model
+    from edgederain.export.runners import open_model
 
-    if threads:
-        torch.set_num_threads(threads)
     t0 = perf_counter()
-    net, _ = load_derain_model(checkpoint)
+    runner = open_model(checkpoint, threads=threads).runner
     setup = perf_counter() - t0
-
-    def run() -> np.ndarray:
-        with torch.inference_mode():
-            x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255.0)
-            y = net.infer(x).permute(0, 2, 3, 1).mul_(255.0).round_().to(torch.uint8)
-        return y.numpy()
-
-    t0 = perf_counter()
-    out = run()
-    first = perf_counter() - t0
-    samples = time_calls(run, config)
+    out, first, latency = _first_and_steady(runner.run, frames, config)
     details = {"threads": torch.get_num_threads(), "checkpoint": str(Path(checkpoint))}
-    return RunTiming("torch-eager", setup, first, LatencyStats.from_samples(samples, batch=config.batch),
-                     peak_rss_mb(), details), out
+    return RunTiming("torch-eager", setup, first, latency, peak_rss_mb(), details), out
 
 
 def run_benchmark(model: str | os.PathLike, session_config: Any, config: BenchConfig, *,

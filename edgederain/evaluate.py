@@ -4,9 +4,9 @@ Evaluation is built around a *predictor*: a callable that takes one rainy frame 
 RGB, full size) and returns the derained frame of the same shape. :func:`make_predictor` builds one
 from
 
-- a training checkpoint (``.pt``): the DerainNet in FP32 PyTorch (pads to a multiple of 8 inside,
-  so images are evaluated at full size, never cropped);
-- an exported ONNX file (``.onnx``): :class:`edgederain.runtime.DerainSession`;
+- a training checkpoint (``.pt``) or an exported ONNX file (``.onnx``), opened by
+  :func:`edgederain.export.runners.open_model` (the network pads to a multiple of 8 inside, so
+  images are evaluated at full size, never cropped);
 - ``identity``: returns the rainy input unchanged. Its scores are the rainy inputs' own scores
   (Rain100L: about 25.5 dB RGB, 26.9 dB Y), which proves the metric pipeline end to end.
 
@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from edgederain.errors import CheckpointError, DatasetError
+from edgederain.errors import DatasetError
 from edgederain.io import write_image
 from edgederain.metrics import image_metrics
 from edgederain.data.pairs import Layout, Pair, Side, find_pairs, load_pair
@@ -39,43 +39,14 @@ Predictor = Callable[[np.ndarray], np.ndarray]
 METRICS: tuple[str, ...] = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")
 
 
-def _torch_predictor(path: Path, *, threads: int) -> tuple[Predictor, dict]:
-    import torch
-
-    from edgederain.train.checkpoint import load_derain_model, sha256_of
-
-    if threads:
-        torch.set_num_threads(threads)
-    model, data = load_derain_model(path)
-
-    @torch.no_grad()
-    def predict(frame: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.array(frame, dtype=np.float32)).permute(2, 0, 1)[None] / 255.0
-        y = model.infer(x)[0].permute(1, 2, 0).numpy()
-        return np.round(y * 255.0).astype(np.uint8)
-
-    info = {"kind": "checkpoint", "path": str(path), "sha256": sha256_of(path),
-            "model_config": data["model_config"], "step": data.get("step")}
-    return predict, info
-
-
-def _onnx_predictor(path: Path) -> tuple[Predictor, dict]:
-    from edgederain.runtime.session import DerainSession
-
-    session = DerainSession(path)
-    return session.run, {"kind": "onnx", "path": str(path), "session": repr(session)}
-
-
 def make_predictor(model: str | os.PathLike, *, threads: int = 0) -> tuple[Predictor, dict]:
     """(predictor, description) for ``identity``, a ``.pt`` checkpoint or an ``.onnx`` model."""
     if str(model) == "identity":
         return (lambda frame: np.array(frame, copy=True)), {"kind": "identity"}
-    path = Path(model)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: model not found; pass a .pt checkpoint, an .onnx file or 'identity'")
-    if path.suffix.lower() == ".onnx":
-        return _onnx_predictor(path)
-    return _torch_predictor(path, threads=threads)
+    from edgederain.export.runners import open_model
+
+    opened = open_model(model, threads=threads, hint="pass a .pt checkpoint, an .onnx file or 'identity'")
+    return opened.runner.run, opened.info
 
 
 @dataclass

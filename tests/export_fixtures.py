@@ -60,7 +60,7 @@ def thesis_fp16():
 def write_images(folder: Path, count: int, *, size=(40, 48), seed: int = 0) -> list[Path]:
     """Write ``count`` small rainy-looking PNGs into ``folder``."""
     from edgederain.io import write_image
-    from edgederain.parity import synthetic_frames
+    from edgederain.export.parity import synthetic_frames
 
     folder.mkdir(parents=True, exist_ok=True)
     frames = synthetic_frames(count, *size, seed=seed)

@@ -11,7 +11,7 @@ from edgederain.calibration.quantize import QuantizeConfig, quantize_model, quan
 from edgederain.calibration.reader import CalibrationFrames
 from edgederain.errors import CalibrationError
 from edgederain.export import quantize_onnx, read_contract
-from edgederain.parity import OnnxRunner, compare_outputs, synthetic_frames
+from edgederain.export.parity import OnnxRunner, compare_outputs, synthetic_frames
 from export_fixtures import tiny_fp32, workdir, write_images, write_pairs
 
 
@@ -139,7 +139,7 @@ def test_calibration_and_quantize_path_import_without_torch():
     from blocked_imports import run_without
 
     code = (
-        "import edgederain.calibration.quantize, edgederain.calibration.reader, edgederain.parity\n"
+        "import edgederain.calibration.quantize, edgederain.calibration.reader, edgederain.export.parity\n"
         "from edgederain.export import attach_contract, quantize_onnx, verify_model, read_contract\n"
         "assert 'torch' not in sys.modules\n"
     )

@@ -12,7 +12,7 @@ import torch
 from edgederain.contract import IOContract
 from edgederain.errors import CheckpointError, ContractError, ExportError
 from edgederain.export import ExportConfig, Gates, attach_contract, export_onnx, read_contract
-from edgederain.parity import OnnxRunner, psnr_between, synthetic_frames
+from edgederain.export.parity import OnnxRunner, psnr_between, synthetic_frames
 from edgederain.train.checkpoint import load_derain_model, save_checkpoint, sha256_of
 from export_fixtures import checkpoint, tiny_fp32, workdir
 

@@ -9,7 +9,7 @@ import pytest
 from edgederain.onnxgraph.nodes import nodes_in_groups
 from edgederain.errors import ExportError
 from edgederain.export.fp16 import convert_fp16, overflowing_nodes
-from edgederain.parity import OnnxRunner, compare_outputs, extreme_inputs, synthetic_frames
+from edgederain.export.parity import OnnxRunner, compare_outputs, extreme_inputs, synthetic_frames
 from export_fixtures import thesis_fp16, tiny_fp32
 
 F16, F32 = onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT

@@ -20,7 +20,7 @@ from edgederain.export import ExportConfig, export_onnx
 from edgederain.export.onnx_export import InferenceWrapper, export_graph
 from edgederain.onnxgraph.rewrite import global_average_pools
 from edgederain.model.blocks import SubpixelUp, Up
-from edgederain.parity import OnnxRunner, synthetic_frames
+from edgederain.export.parity import OnnxRunner, synthetic_frames
 from edgederain.train.checkpoint import load_derain_model
 from export_fixtures import checkpoint, tiny_fp32, write_images
 

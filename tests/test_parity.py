@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgederain.parity import (
+from edgederain.export.parity import (
     compare_outputs, extreme_inputs, psnr_between, summarize, synthetic_frames, write_polygraphy_io,
 )
 

@@ -155,7 +155,7 @@ def test_verify_report_lists_non_finite_outputs_as_their_own_gate():
     import numpy as np
 
     from edgederain.export.verify import ImageRecord, VerifyReport
-    from edgederain.parity import compare_outputs, summarize
+    from edgederain.export.parity import compare_outputs, summarize
 
     ref = np.full((1, 3, 8, 8), 0.5, np.float32)
     bad = ref.copy()

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from edgederain.parity import ParityResult, Runner, compare_outputs, summarize
+from edgederain.export.parity import ParityResult, Runner, compare_outputs, summarize
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from edgederain.errors import CalibrationError, ContractError
 from edgederain.export.data import EvalFrame, has_targets, load_eval_frames
 from edgederain.export.gates import GateReport, Gates, ground_truth_check, run_gate
 from edgederain.export.results import ExportResult, enforce, output_path, parity_record
-from edgederain.parity import OnnxRunner
+from edgederain.export.parity import OnnxRunner
 
 
 def load_calibration(

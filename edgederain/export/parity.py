@@ -26,7 +26,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 Runner = Callable[[np.ndarray], np.ndarray]
-"""A model as a function: float32 N x 3 x H x W in [0, 1] -> float32 N x 3 x H x W."""
+"""A model as a function: float32 N x 3 x H x W in [0, 1] -> float32 N x 3 x H x W (a runner's
+``run_tensor``)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,9 @@ def synthetic_frames(count: int, height: int, width: int, *, seed: int = 0) -> n
 
 # --- ONNX Runtime runner --------------------------------------------------------------------
 class OnnxRunner:
-    """An ONNX model on ONNX Runtime's CPU provider, as a :data:`Runner`."""
+    """An ONNX graph (a file, or bytes still being built) on ONNX Runtime's CPU provider, as a
+    :data:`Runner`; no contract needed. Files with a contract run through the runtime's
+    ``DerainSession`` instead (:func:`edgederain.export.runners.open_model`)."""
 
     def __init__(self, model: str | os.PathLike | bytes, *, threads: int = 0) -> None:
         import onnxruntime as ort
@@ -167,8 +170,10 @@ class OnnxRunner:
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def run_tensor(self, x: np.ndarray) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: x})[0]
+
+    __call__ = run_tensor
 
 
 # --- Polygraphy interchange -----------------------------------------------------------------

@@ -25,7 +25,7 @@ from edgederain.export.gates import GateReport, run_gate
 from edgederain.export.results import ExportResult, enforce, output_path, parity_record
 from edgederain.export.metadata import attach_contract, build_contract, save_single_file
 from edgederain.export.probes import extreme_probe_inputs, fit_frames, probe_inputs
-from edgederain.parity import OnnxRunner
+from edgederain.export.parity import OnnxRunner
 
 
 @dataclass(frozen=True)

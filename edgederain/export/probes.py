@@ -6,7 +6,7 @@ import numpy as np
 
 from edgederain.errors import ExportError
 from edgederain.export.data import EvalFrame
-from edgederain.parity import extreme_inputs, synthetic_frames
+from edgederain.export.parity import extreme_inputs, synthetic_frames
 
 # Sizes that exercise the in-graph pad (101 x 77 is not a multiple of 8) and a batch of 2.
 DYNAMIC_PROBES: tuple[tuple[int, int, int], ...] = ((2, 96, 128), (1, 101, 77))

@@ -35,7 +35,7 @@ class SimplifyResult:
 
 
 def _max_change(a: onnx.ModelProto, b: onnx.ModelProto, inputs: Mapping[str, np.ndarray]) -> float:
-    from edgederain.parity import OnnxRunner
+    from edgederain.export.parity import OnnxRunner
 
     ra, rb = OnnxRunner(a.SerializeToString()), OnnxRunner(b.SerializeToString())
     return max(float(np.max(np.abs(ra(x) - rb(x)))) for x in inputs.values())

@@ -1,4 +1,6 @@
-"""A PyTorch network as a parity :data:`edgederain.parity.Runner` (the FP32 gate's reference)."""
+"""A PyTorch network with the runtime's runner shape (``run`` for frames, ``run_tensor`` for model
+tensors, as :class:`edgederain.runtime.DerainSession`); called, it is a parity
+:data:`~edgederain.export.parity.Runner` (the FP32 gate's reference)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import numpy as np
 import torch
 
 from edgederain.model.net import DerainNet
+from edgederain.runtime.preprocess import frames_to_tensor, from_model_output, validate_frames
 
 
 class TorchRunner:
@@ -14,6 +17,14 @@ class TorchRunner:
     def __init__(self, net: DerainNet) -> None:
         self.net = net.eval()
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def run_tensor(self, x: np.ndarray) -> np.ndarray:
+        """Float32 N x 3 x H x W in [0, 1] -> the network's float32 output."""
         with torch.inference_mode():
             return self.net.infer(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+
+    def run(self, frames: np.ndarray) -> np.ndarray:
+        """Frames in, frames out, converted exactly as :meth:`DerainSession.run` converts them."""
+        kind = validate_frames(frames)
+        return from_model_output(self.run_tensor(frames_to_tensor(frames, kind)), kind)
+
+    __call__ = run_tensor

@@ -23,12 +23,12 @@ from typing import Any
 from edgederain.errors import ContractError, VerificationError
 from edgederain.export.data import EvalFrame, has_targets, load_eval_frames
 from edgederain.export.gates import frame_metrics, mean_metrics
-from edgederain.parity import (
-    OnnxRunner, ParityResult, PolygraphyFiles, Runner, compare_outputs, summarize, write_polygraphy_io,
+from edgederain.export.parity import (
+    OnnxRunner, ParityResult, PolygraphyFiles, compare_outputs, summarize, write_polygraphy_io,
 )
+from edgederain.export.runners import open_model
 
 DEFAULT_THRESHOLDS_DB: dict[str, float] = {"fp32": 60.0, "fp16": 45.0, "int8": 30.0}
-CHECKPOINT_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".ckpt")
 
 
 @dataclass(frozen=True)
@@ -137,23 +137,8 @@ def _ground_truth_gate(gt: dict[str, Any] | None, max_drop_db: float | None) -> 
                       f"allowed <= {max_drop_db} dB")
 
 
-def load_reference(reference: str | os.PathLike) -> tuple[Runner, str]:
-    """A checkpoint (PyTorch) or an ONNX model as a runner, with a label for reports."""
-    ref = Path(reference)
-    if not ref.is_file():
-        raise VerificationError(f"{ref}: reference not found; pass a checkpoint (.pt) or an .onnx model")
-    if ref.suffix.lower() == ".onnx":
-        return _onnx_runner(ref), f"onnx:{ref.name}"
-    if ref.suffix.lower() in CHECKPOINT_SUFFIXES:
-        from edgederain.export.torch_runner import TorchRunner
-        from edgederain.train.checkpoint import load_derain_model
-
-        net, _ = load_derain_model(ref)
-        return TorchRunner(net), f"pytorch:{ref.name}"
-    raise VerificationError(f"{ref}: unknown reference type {ref.suffix!r}; use .onnx or {CHECKPOINT_SUFFIXES}")
-
-
 def _onnx_runner(path: Path) -> OnnxRunner:
+    """The candidate as a plain graph: it may carry no contract (then --psnr-threshold is given)."""
     try:
         return OnnxRunner(path)
     except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types for bad files
@@ -200,15 +185,15 @@ def verify_model(
     if max_gt_drop_db is None and precision == "int8":
         max_gt_drop_db = 0.3
     candidate = _onnx_runner(path)
-    ref_runner, ref_label = load_reference(reference)
+    ref = open_model(reference, role="reference")
     frames = load_eval_frames(data, limit=limit)
-    pairs = [(f, ref_runner(f.input), candidate(f.input)) for f in frames]
+    pairs = [(f, ref.runner.run_tensor(f.input), candidate(f.input)) for f in frames]
     images = tuple(_record(f.name, f, r, m, threshold_db) for f, r, m in pairs)
     files = None
     if polygraphy_dir is not None:
         feeds = [{candidate.input_name: f.input} for f, _, _ in pairs]
         outs = [{candidate.output_name: r} for _, r, _ in pairs]
-        files = write_polygraphy_io(feeds, outs, polygraphy_dir, runner_name=ref_label)
-    return VerifyReport(str(path), ref_label, precision, threshold_db, images,
+        files = write_polygraphy_io(feeds, outs, polygraphy_dir, runner_name=ref.label)
+    return VerifyReport(str(path), ref.label, precision, threshold_db, images,
                         summarize([i.parity for i in images]),
                         max_gt_drop_db if has_targets(frames) else None, files)
