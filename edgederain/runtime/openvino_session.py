@@ -8,28 +8,30 @@ and OpenVINO's benchmark_app on an AMX Xeon ran both at 62-63 ms against 76-92 m
 Runtime's OpenVINO plugin. ``--provider auto`` tries it first on x86 CPUs where ``openvino`` is
 installed.
 
-Same contract checks, frame checks and output kinds as ``DerainSession`` (uint8 / float32 frames
-or batches in, the same out). Precision and threads come from ``config.providers.openvino``
-(``precision`` -> ``INFERENCE_PRECISION_HINT``, ``num_threads`` -> ``INFERENCE_NUM_THREADS``).
+Precision and threads come from ``config.providers.openvino`` (``precision`` ->
+``INFERENCE_PRECISION_HINT``, ``num_threads`` -> ``INFERENCE_NUM_THREADS``).
 
-Note:
-    Tiling is not implemented here: a config with ``tiling`` is refused, and a frame whose memory
-    estimate exceeds the budget raises :class:`~edgederain.errors.FrameMemoryError` suggesting
-    ``DerainSession`` with tiles (``--provider cpu --tile 512``).
+Everything between the frames and the engine is ``DerainSession``'s own code, inherited rather
+than copied: contract checks, frame checks and output kinds (uint8 / float32 frames or batches in,
+the same out), batch splitting (``max_batch``, fixed-batch graphs), the memory budget, and tiling
+(``SessionConfig.tiling`` / ``--tile``, automatic tiles for frames over the budget, fixed-size
+models run through tiles; :mod:`edgederain.runtime.tiling`). Only the engine differs: the model is
+compiled by ``openvino.Core`` and :meth:`OpenVINOSession._infer_raw` runs its infer request.
 """
 
 from __future__ import annotations
 
 import os
+from time import perf_counter
 from typing import Any
 
 import numpy as np
 
-from edgederain.errors import ConfigError, FrameMemoryError, MissingDependencyError
+from edgederain.errors import ConfigError, MissingDependencyError
 from edgederain.runtime import memory
 from edgederain.runtime.config import SessionConfig
 from edgederain.runtime.modelfile import check_model_file
-from edgederain.runtime.preprocess import from_model_output, frames_to_tensor, validate_frames
+from edgederain.runtime.session import DerainSession, _peek_contract
 
 RUNTIME_NAME = "OpenVINORuntime"
 
@@ -45,17 +47,15 @@ def import_openvino() -> Any:
     return openvino
 
 
-class OpenVINOSession:
+class OpenVINOSession(DerainSession):
     """An exported model compiled by OpenVINO for the CPU; see the module docstring."""
 
     def __init__(self, model_path: str | os.PathLike, config: SessionConfig | None = None) -> None:
         from edgederain.runtime.ortloader import import_onnxruntime
-        from edgederain.runtime.session import _peek_contract
 
         self.config = config if config is not None else SessionConfig.for_provider("openvino")
-        if self.config.tiling is not None:
-            raise ConfigError("tiling is not available on OpenVINO's runtime session; use DerainSession "
-                              "(--provider cpu or openvino) for tiled frames")
+        if not isinstance(self.config, SessionConfig):
+            raise ConfigError(f"config must be a SessionConfig or None, got {type(self.config).__name__}")
         self.model_path = check_model_file(model_path)
         self.contract = _peek_contract(import_onnxruntime(), self.model_path)
         ov = import_openvino()
@@ -64,9 +64,12 @@ class OpenVINOSession:
                                  "NUM_STREAMS": 1}
         if opts.num_threads:
             props["INFERENCE_NUM_THREADS"] = opts.num_threads
+        start = perf_counter()
         self._compiled = ov.Core().compile_model(str(self.model_path), opts.device, props)
+        self.creation_seconds = perf_counter() - start
         self._request = self._compiled.create_infer_request()
         self._output = self._compiled.output(0)
+        self._binding = False
         self.active_providers = (f"{RUNTIME_NAME}:{opts.device}",)
         self.fallback_reasons: tuple[str, ...] = ()
         self.openvino_version = ov.__version__
@@ -75,38 +78,23 @@ class OpenVINOSession:
         self.memory_budget = memory.resolve_budget(self.config.memory_budget)
 
     @property
-    def fell_back(self) -> bool:
-        return False
+    def requested_providers(self) -> tuple[str, ...]:
+        return ("openvino",)
 
-    def tile_plan(self, height: int, width: int) -> None:
-        """Frames always run whole here (see the module docstring)."""
-        return None
-
-    def run(self, frames: np.ndarray, *, progress: Any = None) -> np.ndarray:
-        """Derain a frame or a batch; returns the same dtype, layout and batching as given."""
-        kind = validate_frames(frames, min_size=self.contract.min_size)
-        h, w = frames.shape[-3], frames.shape[-2]
-        batch = frames.shape[0] if kind.batched else 1
-        need = memory.estimate_bytes(h, w, batch=batch, precision=self.contract.precision,
-                                     multiple=self.contract.size_multiple)
-        if self.memory_budget is not None and need > self.memory_budget:
-            raise FrameMemoryError(
-                f"{batch} x {h}x{w} needs about {memory.human(need)}, above the memory budget of "
-                f"{memory.human(self.memory_budget)}; OpenVINO's runtime session does not tile: use "
-                "DerainSession with tiles (--provider cpu --tile 512)"
-            )
-        x = frames_to_tensor(frames, kind)
-        y = np.asarray(self._request.infer({0: x})[self._output])
-        return from_model_output(y, kind)
-
-    __call__ = run
+    def _infer_raw(self, x: np.ndarray) -> np.ndarray:
+        """One compiled-model call on a float32 N x 3 x H x W tensor (checked by ``_infer``)."""
+        return np.asarray(self._request.infer({0: x})[self._output])
 
     @property
     def info(self) -> dict[str, Any]:
+        tiling = self.config.tiling
         return {"model_path": str(self.model_path), "precision": self.contract.precision,
                 "active": list(self.active_providers), "openvino": self.openvino_version,
                 "inference_precision": self.execution_precision,
-                "threads": self.config.providers.openvino.num_threads}
+                "threads": self.config.providers.openvino.num_threads,
+                "tiling": None if tiling is None else {"tile": tiling.tile, "pad": tiling.pad,
+                                                       "batch": tiling.batch},
+                "memory_budget": self.memory_budget}
 
     def __repr__(self) -> str:
         return (f"OpenVINOSession({str(self.model_path)!r}, precision={self.contract.precision!r}, "
