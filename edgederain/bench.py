@@ -256,8 +256,7 @@ def bench_session(model: str | os.PathLike, session_config: Any, config: BenchCo
 
 def bench_torch(checkpoint: str | os.PathLike, frames: np.ndarray, config: BenchConfig, *,
                 threads: int = 0) -> tuple[RunTiming, np.ndarray]:
-    """PyTorch eager on the same uint8 frames: the checkpoint's runner from
-    :func:`~edgederain.export.runners.open_model`, converting frames as ``DerainSession.run`` does."""
+    """PyTorch eager on the same uint8 frames (``open_model``'s runner, converting as DerainSession)."""
     import torch
 
     from edgederain.export.runners import open_model

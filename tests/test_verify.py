@@ -187,7 +187,7 @@ def test_cli_export_gate_failure_exits_1_and_writes_nothing(tmp_path, monkeypatc
 
 def test_cli_quantize_gate_failure_exits_1(tmp_path, monkeypatch):
     from edgederain.export import Gates
-    from edgederain.export.int8 import quantize_onnx
+    from edgederain.export.pipeline import quantize_onnx
     from export_fixtures import write_images
 
     monkeypatch.setitem(quantize_onnx.__kwdefaults__, "gates", Gates(int8_vs_fp32_db=1000.0))

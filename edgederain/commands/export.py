@@ -137,7 +137,7 @@ def quantize(
     """Quantize an FP32 export to INT8 (static QDQ), gated against the FP32 model."""
     with user_errors():
         from edgederain.calibration.quantize import QuantizeConfig
-        from edgederain.export.int8 import quantize_onnx
+        from edgederain.export.pipeline import quantize_onnx
 
         config = QuantizeConfig(
             method=method.value, scheme=scheme.value, per_channel=per_channel,

@@ -19,7 +19,7 @@ _EXPORTS: dict[str, str] = {
     "ExportConfig": "edgederain.export.config",
     "ExportResult": "edgederain.export.pipeline",
     "export_onnx": "edgederain.export.pipeline",
-    "quantize_onnx": "edgederain.export.int8",
+    "quantize_onnx": "edgederain.export.pipeline",
     "attach_contract": "edgederain.export.metadata",
     "read_contract": "edgederain.export.metadata",
     "Gates": "edgederain.export.gates",

@@ -20,7 +20,8 @@ What stays FP32:
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -28,7 +29,34 @@ import onnx
 from edgederain.onnxgraph.nodes import nodes_in_groups
 from edgederain.choices import FP16_BACKENDS, Fp16Backend
 from edgederain.errors import ExportError
+from edgederain.export.gates import GateReport, Gates, run_gate
+from edgederain.export.parity import OnnxRunner
+from edgederain.export.results import enforce
+
 OVERFLOW_LIMIT = 4096.0
+
+
+@dataclass(frozen=True)
+class Fp16Result:
+    """An FP16 model and how it was made (``settings`` goes into the contract), as QuantizeResult for INT8."""
+
+    model: onnx.ModelProto
+    kept_float: tuple[str, ...]
+    settings: dict[str, Any]
+
+
+def fp16_from_fp32(fp32: onnx.ModelProto, *, backend: Fp16Backend, gates: Gates, inputs: dict,
+                   extremes: dict, verify: bool = True) -> tuple[Fp16Result, tuple[GateReport, ...]]:
+    """Convert and (if ``verify``) gate against FP32; raises :class:`GateError` when the gate fails."""
+    overflow = overflowing_nodes(fp32, {**inputs, **extremes})
+    fp16 = convert_fp16(fp32, keep_fp32=overflow, backend=backend)
+    kept = tuple(sorted(set(nodes_in_groups(fp32, ["rlcn"])) | set(overflow)))
+    result = Fp16Result(fp16, kept, {"fp16_backend": backend, "overflow_nodes": overflow})
+    if not verify:
+        return result, ()
+    gate = run_gate("fp16_vs_fp32", OnnxRunner(fp32.SerializeToString()), OnnxRunner(fp16.SerializeToString()),
+                    inputs, threshold_db=gates.fp16_vs_fp32_db, reference_label="onnx-fp32", extremes=extremes)
+    return result, (enforce(gate),)
 
 
 def _float_tensors(model: onnx.ModelProto) -> dict[str, onnx.ValueInfoProto]:
@@ -39,17 +67,15 @@ def _float_tensors(model: onnx.ModelProto) -> dict[str, onnx.ValueInfoProto]:
 
 def node_output_peaks(model: onnx.ModelProto, inputs: Mapping[str, np.ndarray]) -> dict[str, float]:
     """Largest |value| each float node output reaches over ``inputs`` (by node name)."""
-    import onnxruntime as ort
-
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     floats = _float_tensors(model)
     existing = {o.name for o in probe.graph.output}
     watched = {o: n.name for n in probe.graph.node for o in n.output if o in floats}
     probe.graph.output.extend(floats[o] for o in watched if o not in existing)
-    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    runner = OnnxRunner(probe.SerializeToString())
+    session, input_name = runner.session, runner.input_name
     names = [o.name for o in session.get_outputs()]
-    input_name = session.get_inputs()[0].name
     peaks: dict[str, float] = {}
     for x in inputs.values():
         for tensor_name, value in zip(names, session.run(names, {input_name: x})):
@@ -124,10 +150,8 @@ def convert_fp16(
 
 def _check_loads(model: onnx.ModelProto, backend: str) -> None:
     """ONNX Runtime must accept the converted graph (type-mismatched Casts are caught here)."""
-    import onnxruntime as ort
-
     try:
-        ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        OnnxRunner(model.SerializeToString())
     except Exception as exc:  # noqa: BLE001 - ORT's load errors have several types
         raise ExportError(
             f"the {backend!r} FP16 converter produced a graph ONNX Runtime rejects ({exc}); "

@@ -102,20 +102,6 @@ def summarize(results: Sequence[ParityResult], *, label: str = "summary") -> Par
     )
 
 
-def compare_runners(
-    reference: Runner,
-    candidate: Runner,
-    inputs: Mapping[str, np.ndarray],
-    *,
-    threshold_db: float,
-) -> list[ParityResult]:
-    """Run both models on each named input and compare the outputs."""
-    return [
-        compare_outputs(reference(x), candidate(x), threshold_db=threshold_db, label=name)
-        for name, x in inputs.items()
-    ]
-
-
 # --- inputs ---------------------------------------------------------------------------------
 def extreme_inputs(height: int = 64, width: int = 64, *, seed: int = 0) -> dict[str, np.ndarray]:
     """Inputs that stress reduced precision: float32 1 x 3 x H x W in [0, 1], by name."""
@@ -155,9 +141,7 @@ def synthetic_frames(count: int, height: int, width: int, *, seed: int = 0) -> n
 
 # --- ONNX Runtime runner --------------------------------------------------------------------
 class OnnxRunner:
-    """An ONNX graph (a file, or bytes still being built) on ONNX Runtime's CPU provider, as a
-    :data:`Runner`; no contract needed. Files with a contract run through the runtime's
-    ``DerainSession`` instead (:func:`edgederain.export.runners.open_model`)."""
+    """An ONNX graph (a file, or bytes being built) on ONNX Runtime's CPU provider, no contract needed."""
 
     def __init__(self, model: str | os.PathLike | bytes, *, threads: int = 0) -> None:
         import onnxruntime as ort

@@ -1,6 +1,4 @@
-"""A PyTorch network with the runtime's runner shape (``run`` for frames, ``run_tensor`` for model
-tensors, as :class:`edgederain.runtime.DerainSession`); called, it is a parity
-:data:`~edgederain.export.parity.Runner` (the FP32 gate's reference)."""
+"""A PyTorch network with ``DerainSession``'s runner shape; called, a parity ``Runner`` on tensors."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ the model elsewhere.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,7 @@ class FailedGate:
     detail: str  # one line: the figures, their unit and where
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "measured": self.measured, "threshold": self.threshold,
-                "detail": self.detail}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,6 @@ def _ground_truth_gate(gt: dict[str, Any] | None, max_drop_db: float | None) -> 
 
 
 def _onnx_runner(path: Path) -> OnnxRunner:
-    """The candidate as a plain graph: it may carry no contract (then --psnr-threshold is given)."""
     try:
         return OnnxRunner(path)
     except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types for bad files
