@@ -81,5 +81,5 @@ else
     esac
 fi
 run "$VPY" -m pip install --quiet ${torch_args[@]+"${torch_args[@]}"} "torch==$TORCH_VERSION"
-run "$VPY" -m pip install --quiet -e ".[cpu,export,video,ray,dev]"
+run "$VPY" -m pip install --quiet -e ".[cpu,export,video,ray,openvino,docs,dev]"
 run "$VENV/bin/edgederain" --version

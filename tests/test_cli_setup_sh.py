@@ -68,7 +68,7 @@ def test_a_configured_cpu_build_is_installed_as_before(tmp_path):
     assert r.stdout.splitlines() == [
         f"{venv}/bin/python -m pip install --quiet --upgrade pip",
         f"{venv}/bin/python -m pip install --quiet torch==2.13.0",
-        f"{venv}/bin/python -m pip install --quiet -e '.[cpu,export,video,ray,dev]'",
+        f"{venv}/bin/python -m pip install --quiet -e '.[cpu,export,video,ray,openvino,docs,dev]'",
         f"{venv}/bin/edgederain --version",
     ]
     assert r.stderr == ""
