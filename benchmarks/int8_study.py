@@ -55,7 +55,7 @@ def _args() -> argparse.Namespace:
 
 def _evaluate(runner, ref_outputs, frames) -> dict:
     from edgederain.export.gates import frame_metrics, mean_metrics
-    from edgederain.parity import compare_outputs
+    from edgederain.export.parity import compare_outputs
 
     outs = [runner(f.input) for f in frames]
     parity = [compare_outputs(r, o, threshold_db=0.0) for r, o in zip(ref_outputs, outs)]
@@ -102,7 +102,7 @@ def main() -> None:
     from edgederain.calibration.quantize import QuantizeConfig, quantize_model, quantized_convs
     from edgederain.export.data import load_eval_frames
     from edgederain.export.onnx_export import export_graph
-    from edgederain.parity import OnnxRunner
+    from edgederain.export.parity import OnnxRunner
     from edgederain.train.checkpoint import load_derain_model, sha256_of
 
     net, _ = load_derain_model(args.checkpoint)
