@@ -13,6 +13,7 @@ import pytest
 from edgederain.contract import IOContract
 from edgederain.io import read_rgb
 from edgederain.metrics import psnr
+from edgederain.model.config import get_preset
 from edgederain.weights import MODEL_NAMES, PRECISIONS, WEIGHTS_DIR, checkpoint_file, model_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +38,8 @@ def test_packaged_models_carry_their_contract_and_provenance(precision, name):
     sess = ort.InferenceSession(str(model_file(precision, name)), providers=["CPUExecutionProvider"])
     contract = IOContract.from_metadata(sess.get_modelmeta().custom_metadata_map)
     assert contract.precision == precision
-    assert contract.variant == "single" and contract.model_config["widths"] == [32, 64, 128, 256]
+    preset = "lite" if name == "lite" else "thesis"
+    assert contract.variant == "single" and contract.model_config == get_preset(preset).to_dict()
     assert contract.checkpoint_sha256 == sha256_of(checkpoint_file(name))
     gates = [g for g in (contract.parity or {}).values() if isinstance(g, dict) and "passed" in g]
     assert gates and all(g["passed"] for g in gates)

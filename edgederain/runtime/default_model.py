@@ -5,8 +5,8 @@ edgederain ships the thesis network trained on synthetic rain (``edgederain/weig
 the file :func:`default_model_path` picks (pass it to :class:`~edgederain.runtime.DerainSession`
 yourself, which needs a path): the FP32 file on CPU-type providers (CPU, OpenVINO) and the FP16
 file when the first requested provider is CUDA or TensorRT, where FP16 is the fast format. INT8
-is never chosen implicitly: it trades accuracy for speed, so ask for it. Two models are
-packaged (``edgederain.weights.MODEL_NAMES``): ``all-weather`` (the default) and ``light``;
+is never chosen implicitly: it trades accuracy for speed, so ask for it. Three models are
+packaged (``edgederain.weights.MODEL_NAMES``): ``all-weather`` (the default), ``light`` and ``lite``;
 :func:`resolve_model` turns a ``--model`` argument (a name or a path) into a file.
 """
 

@@ -1,21 +1,23 @@
 """The packaged models (stdlib only, so the torch-free runtime can use it).
 
-Two trained ``thesis`` networks, each in a folder with the same files (``MODEL_CARD.md`` beside
-this file has recipes, scores and when to pick which):
+Three trained networks, each in a folder with the same files (``MODEL_CARD.md`` beside this file
+has recipes, scores and when to pick which):
 
 - ``all-weather`` (this folder, the default): fine-tuned on the ``all-weather`` rain mixture,
   drizzle to downpour with a veil and camera effects (``configs/all-weather.toml``);
 - ``light`` (``light/``): the earlier model, trained on Rain100L-like light rain only
-  (``configs/short-cpu.toml``).
+  (``configs/short-cpu.toml``);
+- ``lite`` (``lite/``): the ``lite`` preset (4.4x fewer MACs), distilled from ``all-weather`` on the
+  same mixture (``configs/lite.toml``), for small edge devices.
 
-Both were trained on synthetic rain over ``../shared/data/backgrounds`` (never on Rain100L, BSD or
+All were trained on synthetic rain over ``../shared/data/backgrounds`` (never on Rain100L, BSD or
 the real-rain photos) and exported with ``scripts/build_default_model.sh``. Files:
 
 - ``derain_fp32.onnx``: the default for CPU (and the reference for parity);
 - ``derain_fp16.onnx``: FP16 weights/compute with FP32 I/O, for CUDA / TensorRT;
 - ``derain_int8.onnx``: U8S8 QDQ, calibrated on CamVid frames with synthetic rain, for CPU;
 - ``derain.pt``: the PyTorch checkpoint (network only), the start of ``edgederain train --init NAME``;
-- ``autoencoder.pt`` (all-weather only): the rain autoencoder it was trained with, the embedding
+- ``autoencoder.pt`` (``all-weather`` only): the rain autoencoder it was trained with, the embedding
   target of a fine-tune.
 """
 
@@ -26,8 +28,11 @@ from edgederain.choices import PRECISIONS, Precision
 from edgederain.errors import ModelNotFoundError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
-# packaged models by name: the all-weather default here, the light-rain model in light/
-MODELS: dict[str, Path] = {"all-weather": WEIGHTS_DIR, "light": WEIGHTS_DIR / "light"}
+# packaged models by name: the all-weather default here, the light-rain model in light/, the
+# distilled edge variant in lite/
+MODELS: dict[str, Path] = {
+    "all-weather": WEIGHTS_DIR, "light": WEIGHTS_DIR / "light", "lite": WEIGHTS_DIR / "lite",
+}
 DEFAULT_MODEL = "all-weather"
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 
