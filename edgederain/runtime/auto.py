@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from edgederain.choices import Precision as FilePrecision
 from edgederain.errors import ConfigError, ModelNotFoundError, ProviderError
@@ -245,7 +245,9 @@ def auto_session(
         from edgederain.runtime.openvino_session import OpenVINOSession as open_openvino  # noqa: N813
     openvino_runtime = openvino_runtime_installed() if openvino_runtime is None else openvino_runtime
     explicit = None
-    if model is None or (str(model) in _packaged_names() and not Path(model).exists()):
+    from edgederain.weights import is_packaged_name
+
+    if model is None or is_packaged_name(model):
         files = _packaged_files("default" if model is None else str(model))
     else:
         explicit = Path(model)
@@ -280,11 +282,6 @@ def _open_openvino(open_openvino: Callable[[Path, Any], Any], path: Path, config
     except RuntimeError as exc:  # OpenVINO raises RuntimeError when it cannot compile the model
         raise ProviderError(f"OpenVINO could not compile {path.name}: {exc}") from None
 
-
-def _packaged_names() -> Sequence[str]:
-    from edgederain.weights import MODEL_NAMES
-
-    return (*MODEL_NAMES, "default")
 
 
 __all__ = ["AUTO_PRECISIONS", "AutoChoice", "AutoPolicy", "Candidate", "auto_session", "gate_problem",

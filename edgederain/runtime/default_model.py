@@ -16,7 +16,7 @@ from pathlib import Path
 
 from edgederain.runtime.config import SessionConfig
 from edgederain.runtime.providers import Provider
-from edgederain.weights import DEFAULT_MODEL, MODEL_NAMES, Precision, model_file
+from edgederain.weights import DEFAULT_MODEL, Precision, is_packaged_name, model_file
 
 GPU_PROVIDERS = (Provider.CUDA, Provider.TENSORRT)
 
@@ -40,7 +40,6 @@ def resolve_model(model: str | Path | None, config: SessionConfig | None = None)
     in the precision :func:`default_precision` picks; anything else -> the path itself."""
     if model is None:
         return default_model_path(config)
-    text = str(model)
-    if text in (*MODEL_NAMES, "default") and not Path(text).exists():
-        return default_model_path(config, name=text)
+    if is_packaged_name(model):
+        return default_model_path(config, name=str(model))
     return Path(model)

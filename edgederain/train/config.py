@@ -21,13 +21,11 @@ from edgederain.choices import AMPS, DEVICES, SIDES, STAGES, Amp, Device, Stage
 from edgederain.configkeys import check_known_keys
 from edgederain.errors import ConfigError
 from edgederain.model.config import ModelConfig, get_preset
-from edgederain.weights import MODEL_NAMES
+from edgederain.weights import is_packaged_name
 from edgederain.data.pairs import LAYOUTS
 from edgederain.data.synth import RainConfig, RainMixture, rain_from_spec
 
 LrScaling = Literal["none", "linear", "sqrt"]
-# names that ``init`` and ``teacher`` read as packaged models rather than paths
-PACKAGED_NAMES = (*MODEL_NAMES, "default")
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -167,7 +165,7 @@ class TrainConfig:
         d["data"] = [str(Path(p).resolve()) for p in self.data]
         d["backgrounds"] = [str(Path(p).resolve()) for p in self.backgrounds]
         for name in ("out_dir", "val_data", "ae_checkpoint", "init", "teacher"):
-            if d[name] is not None and not (name in ("init", "teacher") and d[name] in PACKAGED_NAMES):
+            if d[name] is not None and not (name in ("init", "teacher") and is_packaged_name(d[name])):
                 d[name] = str(Path(d[name]).resolve())
         return d
 

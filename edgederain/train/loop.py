@@ -38,13 +38,14 @@ from edgederain.errors import CheckpointError, ConfigError
 from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
 from edgederain.model.net import DerainNet
 from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint
-from edgederain.train.config import ADDED_KEYS, PACKAGED_NAMES, TrainConfig
+from edgederain.train.config import ADDED_KEYS, TrainConfig
 from edgederain.data.datasets import PairSource, steps_per_epoch
 from edgederain.train.distributed import SINGLE, DistContext, describe, describe_line
 from edgederain.train.losses import LossWeights, autoencoder_loss, derain_loss
 from edgederain.train.runner import StageResult, StageRunner
 from edgederain.train.setup import Compute, build_datasets
 from edgederain.train.validation import validate_autoencoder, validate_derain
+from edgederain.weights import is_packaged_name
 
 StageName = Literal["ae", "derain"]
 # settings that may differ on --resume without changing what is computed
@@ -117,16 +118,11 @@ def _autoencoder_path(config: TrainConfig) -> Path:
     if config.ae_checkpoint:
         return Path(config.ae_checkpoint)
     own = Path(config.out_dir) / "ae_final.pt"
-    if _packaged(config.init) and config.stage == "derain" and not own.is_file():
+    if is_packaged_name(config.init) and config.stage == "derain" and not own.is_file():
         from edgederain.weights import autoencoder_file
 
         return autoencoder_file(str(config.init))
     return own
-
-
-def _packaged(init: str | None) -> bool:
-    """True when ``init`` (or ``teacher``) names a packaged model rather than a checkpoint path."""
-    return init is not None and init in PACKAGED_NAMES and not Path(init).exists()
 
 
 def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoencoder:
@@ -147,22 +143,26 @@ def _autoencoder_for_stage2(config: TrainConfig, compute: Compute) -> RainAutoen
 
 
 def _network_file(name: str) -> Path:
-    if _packaged(name):
+    if is_packaged_name(name):
         from edgederain.weights import checkpoint_file
 
         return checkpoint_file(name)
     return Path(name)
 
 
+def _frozen(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` in eval mode with no gradients: a fixed target (the AE, a teacher)."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module.eval()
+
+
 def _teacher(config: TrainConfig, compute: Compute) -> DerainNet | None:
-    """The frozen network whose output stage 2 distils (``teacher``), in eval mode; None without one."""
+    """The frozen network whose output stage 2 distils (``teacher``); None without one."""
     if config.teacher is None:
         return None
     net, _ = load_derain_model(_network_file(config.teacher))
-    net = compute.prepare(net).eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
+    return _frozen(compute.prepare(net))
 
 
 def _init_network(config: TrainConfig) -> DerainNet:
@@ -187,9 +187,7 @@ def _stage_derain(config, compute, train, val, dist: DistContext = SINGLE, **kw)
     # the AE supplies the embedding target and, from scratch, the decoder; a distilled network
     # without the embedding loss starts from random weights and needs none
     if config.w_embedding > 0 or (config.init is None and config.teacher is None):
-        ae = _autoencoder_for_stage2(config, compute).eval()
-        for p in ae.parameters():
-            p.requires_grad_(False)
+        ae = _frozen(_autoencoder_for_stage2(config, compute))
     torch.manual_seed(config.seed + 1)
     if config.init is not None:
         net = _init_network(config)

@@ -37,6 +37,12 @@ DEFAULT_MODEL = "all-weather"
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 
 
+def is_packaged_name(text: str | Path | None) -> bool:
+    """True when ``text`` names a packaged model (or ``"default"``) and no file of that name exists
+    (an existing file of that name wins: it is what the user pointed at)."""
+    return text is not None and str(text) in (*MODEL_NAMES, "default") and not Path(text).exists()
+
+
 def model_dir(name: str = DEFAULT_MODEL) -> Path:
     """Folder of the packaged model ``name`` (``"default"`` is the all-weather one)."""
     key = DEFAULT_MODEL if name == "default" else name
