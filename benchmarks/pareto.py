@@ -55,7 +55,6 @@ RUNTIMES: dict[str, tuple[str, str, str | None]] = {
 }
 LABELS = {"ort_fp32": "ORT FP32", "ort_int8": "ORT INT8", "openvino_bf16": "OpenVINO bf16",
           "openvino_int8": "OpenVINO int8", "torch_eager": "PyTorch eager"}
-METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 INPUT = "rainy input"
 
 
@@ -173,30 +172,20 @@ def add_ratios(stats: dict, reference: str) -> None:
         st["ratio_to_torch"] = st["median_ms"] / torch_ms if torch_ms else None
 
 
-def score(predict, pairs, desc: str) -> dict:
-    """Mean metrics of ``predict(rainy uint8) -> uint8`` against the clean images."""
-    from tqdm import tqdm
-
-    from edgederain.data.pairs import load_pair
-    from edgederain.metrics import image_metrics
-
-    rows = []
-    for pair in tqdm(pairs, desc=desc, unit="img", leave=False, file=sys.stderr):
-        rainy, clean = load_pair(pair)
-        rows.append(image_metrics(predict(rainy), clean))
-    return {"count": len(rows), **{k: float(np.mean([r[k] for r in rows])) for k in METRICS}}
-
-
 def quality(sessions: dict, datasets: dict[str, Path], pairs_limit: int | None) -> dict:
-    """``{set: {"input": metrics, "model/runtime": metrics}}`` on every dataset."""
+    """``{set: {"input": metrics, "model/runtime": metrics}}`` on every dataset (edgederain.evaluate)."""
     from edgederain.data.pairs import find_pairs
+    from edgederain.evaluate import evaluate
 
     out = {}
     for name, folder in datasets.items():
         pairs = find_pairs(folder)[:pairs_limit]
-        out[name] = {"input": score(lambda f: f, pairs, f"{name} input")}
-        for key, session in sessions.items():
-            out[name][key] = score(session.run, pairs, f"{name} {key}")
+        runs = {key: session.run for key, session in sessions.items()} or {"input": lambda f: f}
+        out[name] = {}
+        for key, predict in runs.items():
+            report = evaluate(predict, pairs, grid_count=0, progress=False)
+            out[name].setdefault("input", {"count": report.count, **report.input_mean})
+            out[name][key] = {"count": report.count, **report.mean}
     return out
 
 
@@ -206,8 +195,8 @@ def heavy_folder(args) -> Path:
         return args.heavy
     default = REPO / "runs" / "val" / "heavy"
     if not default.is_dir():
-        subprocess.run([sys.executable, str(REPO / "scripts" / "make_val_sets.py"), "--out", str(default.parent),
-                        "--presets", "heavy"], check=True, cwd=REPO)
+        subprocess.run([sys.executable, str(REPO / "scripts" / "make_val_sets.py"), "--out", str(default.parent)],
+                       check=True, cwd=REPO)
     return default
 
 

@@ -14,7 +14,9 @@ name=$(basename "$w"); [ "$name" = weights ] && name=default
 out=runs/$name-eval
 mkdir -p "$out"
 ed=.venv/bin/edgederain
-[ -d runs/val/heavy ] || .venv/bin/python scripts/make_val_sets.py
+for s in heavy light storm camera; do
+  [ -d "runs/val/$s" ] || { .venv/bin/python scripts/make_val_sets.py; break; }
+done
 $ed evaluate identity --data "$data" --json "$out/rainy.json" --no-progress
 $ed evaluate "$w/derain.pt" --data "$data" --json "$out/pytorch.json" --grid "$out/grid.png" --no-progress
 for p in fp32 fp16 int8; do
