@@ -66,6 +66,9 @@ class TrainConfig:
     milestones: tuple[float, ...] = (0.25, 0.5, 0.75)
     gamma: float = 0.2
     grad_clip: float = 5.0
+    # exponential moving average of the weights (decay per iteration; 0 = off). With it, validation,
+    # derain_best.pt / *_final.pt and the "model" of every checkpoint are the averaged weights
+    ema: float = 0.0
     # learning rate actually used: lr x f(batch_size / lr_batch), f from lr_scaling (none: 1)
     lr_scaling: LrScaling = "none"
     lr_batch: int = 4  # the batch size lr was tuned for (the thesis's 4)
@@ -112,6 +115,8 @@ class TrainConfig:
         _choice("clean_side", self.clean_side, SIDES)
         _positive(self, "crop", "batch_size", "lr", "gamma", "grad_clip", "val_every")
         _positive(self, "checkpoint_every", "log_every", "val_count", "lr_batch")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"ema is a decay in [0, 1) (0 = off), got {self.ema}")
         if self.w_distill < 0:
             raise ConfigError(f"w_distill must be >= 0, got {self.w_distill}")
         if any(not 0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
@@ -176,7 +181,8 @@ class TrainConfig:
 
 
 # Keys added after runs were already written: a config.json without them had their default.
-ADDED_KEYS: dict[str, Any] = {"lr_scaling": "none", "lr_batch": 4, "sync_bn": True, "teacher": None, "w_distill": 1.0}
+ADDED_KEYS: dict[str, Any] = {"lr_scaling": "none", "lr_batch": 4, "sync_bn": True, "teacher": None, "w_distill": 1.0,
+                             "ema": 0.0}
 
 # What a fine-tune changes from the thesis defaults (``edgederain train --init``, configs/finetune.toml):
 # stage 2 only, a fifth of the learning rate, a short schedule with late decays.

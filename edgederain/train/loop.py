@@ -105,7 +105,7 @@ def _stage_ae(config, compute, train, val, dist: DistContext = SINGLE, **kw) -> 
     ae = compute.prepare(RainAutoencoder(config.model_config()))
     forward = dist.wrap(ae, compute.device, sync_bn=config.sync_bn)
     runner = StageRunner(
-        "ae", ae, _ae_step(forward, compute), lambda: validate_autoencoder(ae, val, compute),
+        "ae", ae, _ae_step(forward, compute), lambda m: validate_autoencoder(m, val, compute),
         config=config, compute=compute, dataset=train,
         total=total_iterations(config, "ae", train), score_key="neg_mse", val_keys=("mse",), dist=dist,
     )
@@ -199,7 +199,7 @@ def _stage_derain(config, compute, train, val, dist: DistContext = SINGLE, **kw)
     forward = dist.wrap(net, compute.device, sync_bn=config.sync_bn)
     runner = StageRunner(
         "derain", net, _derain_step(forward, ae, compute, _weights(config), _teacher(config, compute)),
-        lambda: validate_derain(net, val, compute),
+        lambda m: validate_derain(m, val, compute),
         config=config, compute=compute, dataset=train,
         total=total_iterations(config, "derain", train), score_key="psnr_rgb", val_keys=_val_keys(val),
         extra={"autoencoder": ae.state_dict()} if ae is not None else {},

@@ -5,6 +5,11 @@ iteration) and the files of its stage in ``out_dir`` (``<stage>_last.pt``, ``<st
 ``<stage>_best.pt``, ``<stage>_log.csv``). Checkpoints hold everything needed to continue bit for
 bit: model, optimizer and scheduler state, the step, RNG states and the resolved config.
 
+With ``config.ema`` > 0 the runner also keeps an exponential moving average of the weights
+(:class:`torch.optim.swa_utils.AveragedModel`, buffers included). Validation scores the averaged
+weights, and they are what every checkpoint stores as ``model`` (so export, evaluate and ``init``
+use them); full checkpoints add the raw training weights as ``train_model`` to resume from.
+
 In a distributed run (``dist``) every rank steps through the same loop on its share of each
 batch; rank 0 alone validates, logs and writes the files, and the logged loss terms are the
 means over the ranks (what one process would log for the whole batch).
@@ -20,6 +25,7 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from edgederain.errors import CheckpointError
@@ -52,7 +58,7 @@ class StageRunner:
         name: str,
         model: nn.Module,
         step_fn: Callable,
-        validate: Callable[[], dict[str, float]],
+        validate: Callable[[nn.Module], dict[str, float]],
         *,
         config: TrainConfig,
         compute: Compute,
@@ -77,10 +83,17 @@ class StageRunner:
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr if scale == 1.0 else config.lr * scale)
         milestones = sorted({max(1, round(f * total)) for f in config.milestones})
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones, gamma=config.gamma)
+        self.ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+                    if config.ema > 0 else None)
         self.step = 0
         self.best_score: float | None = None
         self.metrics: dict[str, float] = {}
         self._consistent = True  # False only between the weight update and the step count
+
+    @property
+    def weights(self) -> nn.Module:
+        """The network validation scores and checkpoints store: the EMA one when ``ema`` is on."""
+        return self.model if self.ema is None else self.ema.module
 
     # -- checkpoints -------------------------------------------------------------------------
     def _save(self, path: Path, *, full: bool = True) -> None:
@@ -103,7 +116,9 @@ class StageRunner:
                 rng=rng_state(),
                 **self.extra,
             )
-        save_checkpoint(path, self.model, **state)
+            if self.ema is not None:
+                state.update(train_model=self.model.state_dict(), ema_updates=int(self.ema.n_averaged))
+        save_checkpoint(path, self.weights, **state)
 
     def _load(self, path: Path) -> None:
         data = read_checkpoint(path)
@@ -112,7 +127,14 @@ class StageRunner:
                 f"{path}: belongs to stage {data.get('stage')!r} with {data.get('total')} iterations, "
                 f"not {self.name!r} with {self.total}; resume with the run's original config"
             )
-        self.model.load_state_dict(data["model"])
+        if self.ema is not None:
+            if "train_model" not in data:
+                raise CheckpointError(f"{path}: written without ema; resume with the run's original config")
+            self.model.load_state_dict(data["train_model"])
+            self.ema.module.load_state_dict(data["model"])
+            self.ema.n_averaged.fill_(int(data["ema_updates"]))
+        else:
+            self.model.load_state_dict(data.get("train_model", data["model"]))
         if "optimizer" in data:
             self.optimizer.load_state_dict(data["optimizer"])
             self.scheduler.load_state_dict(data["scheduler"])
@@ -144,6 +166,8 @@ class StageRunner:
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self._consistent = False
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         self.scheduler.step()
         self.step += 1
         self._consistent = True
@@ -152,7 +176,7 @@ class StageRunner:
     def _validate(self) -> dict[str, float] | None:
         if not self.dist.is_main:
             return None
-        metrics = self.validate()
+        metrics = self.validate(self.weights)
         self.metrics = metrics
         score = metrics[self.score_key]
         if self.best_score is None or score > self.best_score:
