@@ -99,8 +99,11 @@ class Recorded:
 
 
 def cpu_kind(isa: dict) -> str:
+    """File-name tag of the machine: ``xeon_amx`` and ``xeon_avx512`` are different kinds of Xeon."""
     vendor = isa.get("vendor", "")
-    return "xeon" if vendor == "GenuineIntel" else "epyc" if vendor == "AuthenticAMD" else "cpu"
+    if vendor == "GenuineIntel":
+        return "xeon_amx" if isa.get("amx") else "xeon_avx512" if isa.get("avx512") else "xeon"
+    return "epyc" if vendor == "AuthenticAMD" else "cpu"
 
 
 def complexity(checkpoint: Path, size: tuple[int, int]) -> dict:

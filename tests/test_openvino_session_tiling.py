@@ -120,3 +120,18 @@ def test_fixed_batch_model_runs_any_batch(tmp_path):
     out = s.run(batch)
     assert out.shape == batch.shape
     np.testing.assert_array_equal(out[2], s.run(np.stack([batch[2], batch[2]]))[0])
+
+
+@pytest.mark.parametrize("flags, warns", [("avx512f avx512_vnni", True), ("avx512f avx512_bf16", False)])
+def test_bf16_on_a_cpu_without_bf16_units_warns(blur_model, monkeypatch, flags: str, warns: bool):
+    from edgederain.runtime import machine
+
+    cpu = machine.CPUFeatures.from_cpuinfo(f"vendor_id\t: GenuineIntel\nmodel name\t: Xeon\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(machine.CPUFeatures, "detect", classmethod(lambda cls, *a, **k: cpu))
+    base = SessionConfig.for_provider("openvino", threads=1, openvino_precision="bf16")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        session = OpenVINOSession(blur_model, base)
+    emulated = [w for w in seen if "without bf16 units" in str(w.message)]
+    assert len(emulated) == int(warns)
+    assert session.run(_frame(40, 48)).shape == (40, 48, 3)  # a warning, not a refusal

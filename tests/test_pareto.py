@@ -140,7 +140,7 @@ def test_quality_finite_and_input_row(quick):
 def test_machine_plot_and_markdown(quick, pareto, capsys):
     result, out = quick
     assert "summary" in result["machine"]["isa"] and "onnxruntime" in result["versions"]
-    assert len(result["load_before"]) == 3 and result["cpu_kind"] in ("xeon", "epyc", "cpu")
+    assert len(result["load_before"]) == 3 and result["cpu_kind"] in ("xeon_amx", "xeon_avx512", "xeon", "epyc", "cpu")
     error = result["plot"]["error"]
     assert (out / "pareto.png").is_file() if error is None else "matplotlib" in error
     table = pareto.markdown(result).splitlines()
@@ -167,3 +167,14 @@ def test_bad_arguments_say_what_is_wrong(pareto, stand_in, tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             pareto.parse_args(argv)
         assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("isa, kind", [
+    ({"vendor": "GenuineIntel", "amx": True, "avx512": True}, "xeon_amx"),
+    ({"vendor": "GenuineIntel", "amx": False, "avx512": True}, "xeon_avx512"),
+    ({"vendor": "GenuineIntel", "amx": False, "avx512": False}, "xeon"),
+    ({"vendor": "AuthenticAMD", "amx": False, "avx512": True}, "epyc"),
+    ({}, "cpu"),
+])
+def test_result_file_names_the_kind_of_cpu(pareto, isa: dict, kind: str) -> None:
+    assert pareto.cpu_kind(isa) == kind

@@ -22,6 +22,7 @@ compiled by ``openvino.Core`` and :meth:`OpenVINOSession._infer_raw` runs its in
 from __future__ import annotations
 
 import os
+import warnings
 from time import perf_counter
 from typing import Any
 
@@ -47,6 +48,19 @@ def import_openvino() -> Any:
     return openvino
 
 
+def _warn_if_bf16_is_emulated() -> None:
+    from edgederain.runtime.machine import CPUFeatures
+
+    cpu = CPUFeatures.detect()
+    if not cpu.bf16:
+        warnings.warn(
+            f"OpenVINO precision 'bf16' on a CPU without bf16 units ({cpu.summary}): OpenVINO "
+            "emulates it, 3.4x slower than ONNX Runtime FP32 on a 2-core Ice Lake Xeon "
+            "(benchmarks/results/pareto_xeon_avx512.json); use precision 'f32' or the INT8 file",
+            RuntimeWarning, stacklevel=3,
+        )
+
+
 class OpenVINOSession(DerainSession):
     """An exported model compiled by OpenVINO for the CPU; see the module docstring."""
 
@@ -60,6 +74,8 @@ class OpenVINOSession(DerainSession):
         self.contract = _peek_contract(import_onnxruntime(), self.model_path)
         ov = import_openvino()
         opts = self.config.providers.openvino
+        if opts.precision == "bf16" and opts.device.upper().startswith("CPU"):
+            _warn_if_bf16_is_emulated()
         props: dict[str, Any] = {"INFERENCE_PRECISION_HINT": opts.precision, "PERFORMANCE_HINT": "LATENCY",
                                  "NUM_STREAMS": 1}
         if opts.num_threads:
