@@ -50,6 +50,9 @@ def main() -> None:
     ap.add_argument("--frames", type=Path, default=REPO / "runs" / "r100l.npz")
     ap.add_argument("--prepare", action="store_true")
     ap.add_argument("--int8", type=Path, required=False)
+    ap.add_argument("--fp32", type=Path, default=FP32, help="FP32 file (the reference)")
+    ap.add_argument("--hints", default="f32,bf16",
+                    help="OpenVINO precision hints to score (bf16 is emulated, slowly, on CPUs without bf16 units)")
     ap.add_argument("--ort", action="store_true", help="score ORT CPU instead of OpenVINO")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path)
@@ -65,7 +68,7 @@ def main() -> None:
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = args.threads
-        for name, path in (("ort_fp32", FP32), ("ort_int8", args.int8)):
+        for name, path in (("ort_fp32", args.fp32), ("ort_int8", args.int8)):
             if path is None:
                 continue
             s = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -75,9 +78,10 @@ def main() -> None:
 
         core = ov.Core()
         record["versions"]["openvino"] = ov.__version__
-        for name, path, hint in (("ov_f32", FP32, "f32"), ("ov_bf16", FP32, "bf16"),
+        hints = set(args.hints.split(","))
+        for name, path, hint in (("ov_f32", args.fp32, "f32"), ("ov_bf16", args.fp32, "bf16"),
                                  ("ov_int8", args.int8, "f32"), ("ov_int8_bf16", args.int8, "bf16")):
-            if path is None:
+            if path is None or hint not in hints:
                 continue
             c = core.compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": hint,
                                                       "INFERENCE_NUM_THREADS": args.threads})

@@ -101,6 +101,7 @@ def test_s8s8_scheme_uses_int8_activations(frames):
     result = quantize_model(onnx.load(str(path)), frames,
                             config=QuantizeConfig(scheme="s8s8", progress=False))
     assert _activation_zero_point_types(result.model) == {onnx.TensorProto.INT8}
+    assert result.settings["scheme"] == "s8s8" and result.settings["runtimes"] == ["tensorrt"]
 
 
 def test_calibration_cache_is_reused_and_invalidated(frames, tmp_path):
@@ -129,6 +130,7 @@ def test_quantize_onnx_carries_the_contract(calib_dir, tmp_path):
     assert c.precision == "int8" and c.checkpoint_sha256 == read_contract(path).checkpoint_sha256
     assert c.calibration["method"] == "percentile" and c.calibration["frames"] == 10
     assert c.calibration["scheme"] == "u8s8" and c.calibration["keep_float"] == ["rlcn", "io"]
+    assert c.calibration["runtimes"] == ["onnxruntime-cpu", "openvino"]  # what the file is for
     gate = c.parity["int8_vs_fp32"]
     assert gate["passed"] and "ground_truth" in gate
     with pytest.raises(Exception, match="int8 model"):
