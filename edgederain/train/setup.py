@@ -44,8 +44,8 @@ def _warn_without_bf16_units() -> None:
     if not cpu.bf16:
         warnings.warn(
             f"amp = 'bf16' on a CPU without bf16 units ({cpu.summary}; bf16 needs avx512_bf16 or "
-            "amx_bf16): autocast is emulated there, about 10x slower per iteration than FP32 on a "
-            "2-core Ice Lake Xeon; set amp = 'off'", RuntimeWarning, stacklevel=3,
+            "amx_bf16): autocast is emulated there, 2x slower per iteration than FP32 on a 2-core "
+            "Ice Lake Xeon (4.7 s against 2.3 s); set amp = 'off'", RuntimeWarning, stacklevel=3,
         )
 
 
