@@ -11,7 +11,7 @@ from edgederain.errors import ConfigError
 from edgederain.train.checkpoint import read_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.loop import train
-from train_fixtures import write_backgrounds
+from train_fixtures import tiny_train_config, write_backgrounds
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +20,8 @@ def backgrounds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(backgrounds: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(
-        model="tiny", out_dir=str(out), backgrounds=(str(backgrounds),), rain="medium", crop=32,
-        batch_size=2, holdout_every=6, val_count=2, val_crop=48, val_every=1000,
-        checkpoint_every=1000, log_every=2, ae_iterations=2, derain_iterations=5, threads=1, seed=4,
-        ema=0.5, lr=2e-3,
-    )
-    return TrainConfig(**{**base, **kw})
+    base = dict(batch_size=2, ae_iterations=2, derain_iterations=5, seed=4, ema=0.5, lr=2e-3)
+    return tiny_train_config(backgrounds, out, **{**base, **kw})
 
 
 def _float_items(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

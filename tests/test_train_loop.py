@@ -15,7 +15,7 @@ from edgederain.io import write_image
 from edgederain.train.checkpoint import load_derain_model, read_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.loop import train
-from train_fixtures import write_backgrounds
+from train_fixtures import tiny_train_config, write_backgrounds
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +24,7 @@ def backgrounds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(backgrounds: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(
-        model="tiny", out_dir=str(out), backgrounds=(str(backgrounds),), rain="medium", crop=32,
-        batch_size=4, holdout_every=6, val_count=2, val_crop=48, val_every=1000,
-        checkpoint_every=1000, log_every=2, ae_iterations=4, derain_iterations=4, threads=1, seed=3,
-    )
-    return TrainConfig(**{**base, **kw})
+    return tiny_train_config(backgrounds, out, **kw)
 
 
 def _losses(path: Path) -> list[float]:
