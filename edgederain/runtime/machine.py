@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import platform
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,12 @@ def nvidia_gpu_present(paths: tuple[str, ...] = NVIDIA_GPU_PATHS) -> bool:
         except OSError:
             continue
     return False
+
+
+def warn_if_bf16_emulated(use: str, consequence: str) -> None:
+    """A RuntimeWarning for the caller's caller when ``use`` asks for bf16 on a CPU without bf16
+    units (``avx512_bf16`` / ``amx_bf16``): there bf16 is emulated, slower than FP32, not faster."""
+    cpu = CPUFeatures.detect()
+    if not cpu.bf16:
+        warnings.warn(f"{use} on a CPU without bf16 units ({cpu.summary}; bf16 needs avx512_bf16 or "
+                      f"amx_bf16): {consequence}", RuntimeWarning, stacklevel=3)

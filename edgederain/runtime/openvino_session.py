@@ -22,7 +22,6 @@ compiled by ``openvino.Core`` and :meth:`OpenVINOSession._infer_raw` runs its in
 from __future__ import annotations
 
 import os
-import warnings
 from time import perf_counter
 from typing import Any
 
@@ -30,6 +29,7 @@ import numpy as np
 
 from edgederain.errors import ConfigError, MissingDependencyError
 from edgederain.runtime import memory
+from edgederain.runtime.machine import warn_if_bf16_emulated
 from edgederain.runtime.config import SessionConfig
 from edgederain.runtime.modelfile import check_model_file
 from edgederain.runtime.session import DerainSession, _peek_contract
@@ -48,19 +48,6 @@ def import_openvino() -> Any:
     return openvino
 
 
-def _warn_if_bf16_is_emulated() -> None:
-    from edgederain.runtime.machine import CPUFeatures
-
-    cpu = CPUFeatures.detect()
-    if not cpu.bf16:
-        warnings.warn(
-            f"OpenVINO precision 'bf16' on a CPU without bf16 units ({cpu.summary}): OpenVINO "
-            "emulates it, 3.4x slower than ONNX Runtime FP32 on a 2-core Ice Lake Xeon "
-            "(benchmarks/results/pareto_xeon_avx512.json); use precision 'f32' or the INT8 file",
-            RuntimeWarning, stacklevel=3,
-        )
-
-
 class OpenVINOSession(DerainSession):
     """An exported model compiled by OpenVINO for the CPU; see the module docstring."""
 
@@ -75,7 +62,10 @@ class OpenVINOSession(DerainSession):
         ov = import_openvino()
         opts = self.config.providers.openvino
         if opts.precision == "bf16" and opts.device.upper().startswith("CPU"):
-            _warn_if_bf16_is_emulated()
+            warn_if_bf16_emulated("OpenVINO precision 'bf16'", "OpenVINO emulates it, 3.4x slower than "
+                                  "ONNX Runtime FP32 on a 2-core Ice Lake Xeon "
+                                  "(benchmarks/results/pareto_xeon_avx512.json); use precision 'f32' "
+                                  "or the INT8 file")
         props: dict[str, Any] = {"INFERENCE_PRECISION_HINT": opts.precision, "PERFORMANCE_HINT": "LATENCY",
                                  "NUM_STREAMS": 1}
         if opts.num_threads:

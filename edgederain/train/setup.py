@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -34,19 +33,6 @@ from edgederain.data.pairs import Pair, find_pairs, load_pair
 from edgederain.data.synth import rain_from_spec
 
 ValPairs = list[tuple[np.ndarray, np.ndarray]]
-
-
-def _warn_without_bf16_units() -> None:
-    """bf16 autocast on a CPU without bf16 units is emulated: slower than FP32, not faster."""
-    from edgederain.runtime.machine import CPUFeatures
-
-    cpu = CPUFeatures.detect()
-    if not cpu.bf16:
-        warnings.warn(
-            f"amp = 'bf16' on a CPU without bf16 units ({cpu.summary}; bf16 needs avx512_bf16 or "
-            "amx_bf16): autocast is emulated there, 2x slower per iteration than FP32 on a 2-core "
-            "Ice Lake Xeon (4.7 s against 2.3 s); set amp = 'off'", RuntimeWarning, stacklevel=3,
-        )
 
 
 class ValSet(list):
@@ -71,7 +57,10 @@ class Compute:
             raise ConfigError("device 'cuda' requested but CUDA is not available; use 'auto' or 'cpu'")
         use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
         if config.amp == "bf16" and not use_cuda:
-            _warn_without_bf16_units()
+            from edgederain.runtime.machine import warn_if_bf16_emulated
+
+            warn_if_bf16_emulated("amp = 'bf16'", "autocast is emulated there, 2x slower per iteration "
+                                  "than FP32 on a 2-core Ice Lake Xeon (4.7 s against 2.3 s); set amp = 'off'")
         return cls(torch.device("cuda" if use_cuda else "cpu"), config.amp == "bf16", config.channels_last)
 
     def tensor(self, batch: np.ndarray) -> torch.Tensor:
