@@ -134,7 +134,7 @@ class StageRunner:
             self.ema.module.load_state_dict(data["model"])
             self.ema.n_averaged.fill_(int(data["ema_updates"]))
         else:
-            self.model.load_state_dict(data.get("train_model", data["model"]))
+            self.model.load_state_dict(data["model"])
         if "optimizer" in data:
             self.optimizer.load_state_dict(data["optimizer"])
             self.scheduler.load_state_dict(data["scheduler"])
