@@ -101,7 +101,7 @@ def test_s8s8_scheme_uses_int8_activations(frames):
     result = quantize_model(onnx.load(str(path)), frames,
                             config=QuantizeConfig(scheme="s8s8", progress=False))
     assert _activation_zero_point_types(result.model) == {onnx.TensorProto.INT8}
-    assert result.settings["scheme"] == "s8s8" and result.settings["runtimes"] == ["tensorrt"]
+    assert result.settings["scheme"] == "s8s8" and result.settings["runtimes"] == ["tensorrt", "openvino-amx"]
 
 
 def test_calibration_cache_is_reused_and_invalidated(frames, tmp_path):

@@ -135,3 +135,25 @@ def test_bf16_on_a_cpu_without_bf16_units_warns(blur_model, monkeypatch, flags: 
     emulated = [w for w in seen if "without bf16 units" in str(w.message)]
     assert len(emulated) == int(warns)
     assert session.run(_frame(40, 48)).shape == (40, 48, 3)  # a warning, not a refusal
+
+
+@pytest.mark.parametrize("flags, scheme, warns", [
+    ("avx512f avx512_vnni", "s8s8", True),
+    ("avx512f avx512_vnni avx512_bf16 amx_tile amx_int8 amx_bf16", "s8s8", False),
+    ("avx512f avx512_vnni", "u8s8", False),
+])
+def test_s8s8_file_on_a_cpu_without_amx_warns(tmp_path, monkeypatch, flags: str, scheme: str, warns: bool):
+    from edgederain.runtime import machine
+
+    cpu = machine.CPUFeatures.from_cpuinfo(f"vendor_id\t: GenuineIntel\nmodel name\t: Xeon\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(machine.CPUFeatures, "detect", classmethod(lambda cls, *a, **k: cpu))
+    path = write_blur_model(tmp_path / f"{scheme}.onnx",
+                            contract=IOContract(precision="int8", calibration={"scheme": scheme}))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        session = OpenVINOSession(path, _config())
+    s8s8 = [w for w in seen if "S8S8" in str(w.message)]
+    assert len(s8s8) == int(warns)
+    if warns:
+        assert "U8S8" in str(s8s8[0].message) and "no amx" in str(s8s8[0].message)
+    assert session.run(_frame(40, 48)).shape == (40, 48, 3)  # a warning, not a refusal

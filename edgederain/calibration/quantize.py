@@ -58,11 +58,13 @@ from edgederain.errors import CalibrationError
 
 # The runtimes each scheme is the INT8 file for (measured: docs/speed.md). U8S8 is ONNX Runtime's
 # CPU format and runs on OpenVINO's int8 kernels within 0.1 dB of FP32. S8S8 runs 2.3x slower
-# than U8S8 on ORT's CPU provider, and OpenVINO 2026.4 runs it 0.81x faster but 3.8-4.4 dB below
-# FP32 on Rain100L (Ice Lake Xeon, both packaged models), so it is not an OpenVINO file.
+# than U8S8 on ORT's CPU provider. On OpenVINO 2026.4 it depends on the CPU: with AMX (AMX int8
+# kernels) it ran 0.84x the time of U8S8 and 0.05 dB from FP32 on Rain100L; on an Ice Lake Xeon
+# (AVX-512 VNNI, no AMX) 0.81x the time but 3.8-4.4 dB below FP32. So it is an OpenVINO file on
+# AMX CPUs only ("openvino-amx"; OpenVINOSession warns elsewhere).
 SCHEME_RUNTIMES: dict[str, tuple[str, ...]] = {
     "u8s8": ("onnxruntime-cpu", "openvino"),
-    "s8s8": ("tensorrt",),
+    "s8s8": ("tensorrt", "openvino-amx"),
 }
 
 

@@ -129,3 +129,19 @@ def warn_if_bf16_emulated(use: str, consequence: str) -> None:
     if not cpu.bf16:
         warnings.warn(f"{use} on a CPU without bf16 units ({cpu.summary}; bf16 needs avx512_bf16 or "
                       f"amx_bf16): {consequence}", RuntimeWarning, stacklevel=3)
+
+
+def warn_if_s8s8_without_amx(calibration: dict | None, device: str) -> None:
+    """A RuntimeWarning when an S8S8 INT8 file (``calibration.scheme``) is compiled by OpenVINO for
+    a CPU without AMX: measured on an Ice Lake Xeon (AVX-512 VNNI), OpenVINO 2026.4 ran it 3.8-4.4
+    dB below FP32 on Rain100L, against 0.05 dB on an AMX Xeon (docs/speed.md)."""
+    if not isinstance(calibration, dict) or calibration.get("scheme") != "s8s8":
+        return
+    if not device.upper().startswith("CPU"):
+        return
+    cpu = CPUFeatures.detect()
+    if not cpu.amx:
+        warnings.warn(f"an S8S8 INT8 file on OpenVINO's CPU plugin without AMX ({cpu.summary}): measured "
+                      "3.8-4.4 dB below FP32 on Rain100L on an AVX-512 VNNI Xeon, against 0.05 dB with AMX; "
+                      "use the U8S8 INT8 file (edgederain export --int8, the default scheme) on this CPU",
+                      RuntimeWarning, stacklevel=3)

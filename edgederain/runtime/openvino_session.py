@@ -29,7 +29,7 @@ import numpy as np
 
 from edgederain.errors import ConfigError, MissingDependencyError
 from edgederain.runtime import memory
-from edgederain.runtime.machine import warn_if_bf16_emulated
+from edgederain.runtime.machine import warn_if_bf16_emulated, warn_if_s8s8_without_amx
 from edgederain.runtime.config import SessionConfig
 from edgederain.runtime.modelfile import check_model_file
 from edgederain.runtime.session import DerainSession, _peek_contract
@@ -66,6 +66,7 @@ class OpenVINOSession(DerainSession):
                                   "ONNX Runtime FP32 on a 2-core Ice Lake Xeon "
                                   "(benchmarks/results/pareto_xeon_avx512.json); use precision 'f32' "
                                   "or the INT8 file")
+        warn_if_s8s8_without_amx(getattr(self.contract, "calibration", None), opts.device)
         props: dict[str, Any] = {"INFERENCE_PRECISION_HINT": opts.precision, "PERFORMANCE_HINT": "LATENCY",
                                  "NUM_STREAMS": 1}
         if opts.num_threads:
