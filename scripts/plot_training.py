@@ -57,10 +57,10 @@ def main() -> None:
     ax.set_xlabel("stage-2 step (batch 4 of 96 x 96)")
     ax.set_ylabel("validation PSNR, Y (dB)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out)
+    fig.savefig(args.out, bbox_inches="tight")
     print(f"wrote {args.out}")
 
 
