@@ -66,7 +66,7 @@ class OpenVINOSession(DerainSession):
                                   "ONNX Runtime FP32 on a 2-core Ice Lake Xeon "
                                   "(benchmarks/results/pareto_xeon_avx512.json); use precision 'f32' "
                                   "or the INT8 file")
-        warn_if_s8s8_without_amx(getattr(self.contract, "calibration", None), opts.device)
+        warn_if_s8s8_without_amx(self.contract.calibration, opts.device)
         props: dict[str, Any] = {"INFERENCE_PRECISION_HINT": opts.precision, "PERFORMANCE_HINT": "LATENCY",
                                  "NUM_STREAMS": 1}
         if opts.num_threads:
