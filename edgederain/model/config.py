@@ -20,7 +20,13 @@ Presets
     The edge variant: half the widths (16/32/64/128), MSPAM k = 12 / 16 / 32; 705,199 parameters
     and 11.5 GMAC at 480 x 320, 4.4x fewer than ``thesis`` (50.2 GMAC). Trained by distillation
     from the all-weather ``thesis`` model (``configs/lite.toml``, docs/speed.md#the-lite-variant).
-``tiny`` / ``tiny-lstm``
+``thesis-veil``
+    ``thesis`` plus the veil head (``veil = True``): a smooth per-pixel gain and offset, predicted
+    from the bottleneck, applied to I - R^ so that the network can undo rain accumulation (the
+    veil O = a B + (1 - a) A of heavy rain) as a multiplicative correction instead of an additive
+    rain layer (docs/model.md#the-veil-head). 8,422 parameters more; zero-initialised, so a
+    ``thesis`` checkpoint starts a ``thesis-veil`` run with its own outputs.
+``tiny`` / ``tiny-lstm`` / ``tiny-veil``
     Narrow versions (widths 8/16/32/64) for tests and CI smoke runs; never for real results.
 """
 
@@ -51,6 +57,8 @@ class ModelConfig:
         rlcn_window: RLCN window side (thesis: 9).
         iterations: recurrent passes for the ``lstm`` variant (thesis: N = 6); must be 1 for
             ``single``.
+        veil: add the veil head (``single`` only; not in the thesis): the output becomes
+            B^ = (I - R^) * (1 + g) + b with g, b smooth 3-channel maps from the bottleneck.
     """
 
     variant: Variant = "single"
@@ -60,6 +68,7 @@ class ModelConfig:
     ca_reduction: int = 16
     rlcn_window: int = 9
     iterations: int = 1
+    veil: bool = False
 
     def __post_init__(self) -> None:
         # Accept lists (from JSON) but store tuples so the config stays hashable.
@@ -82,6 +91,8 @@ class ModelConfig:
             raise ConfigError(f"iterations must be >= 1, got {self.iterations}")
         if self.variant == "single" and self.iterations != 1:
             raise ConfigError("iterations applies to the 'lstm' variant only; use 1 for 'single'")
+        if self.veil and self.variant != "single":
+            raise ConfigError("the veil head is built for the 'single' variant only")
 
     @property
     def size_multiple(self) -> int:
@@ -106,11 +117,13 @@ PRESETS: dict[str, ModelConfig] = {
     "thesis": ModelConfig(),
     "thesis-k32": ModelConfig(mspam_widths=(32, 32, 64)),
     "thesis-lstm": ModelConfig(variant="lstm", iterations=6),
+    "thesis-veil": ModelConfig(veil=True),
     "lite": ModelConfig(widths=(16, 32, 64, 128), mspam_widths=(12, 16, 32)),
     "tiny": ModelConfig(widths=(8, 16, 32, 64), mspam_widths=(8, 8, 16)),
     "tiny-lstm": ModelConfig(
         variant="lstm", widths=(8, 16, 32, 64), mspam_widths=(8, 8, 16), iterations=3
     ),
+    "tiny-veil": ModelConfig(widths=(8, 16, 32, 64), mspam_widths=(8, 8, 16), veil=True),
 }
 
 

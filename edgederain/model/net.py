@@ -8,6 +8,8 @@ crops back. The [-1, 1] scaling ECNet works in is internal.
 Two variants (``ModelConfig.variant``):
 
 - ``single``: one pass; the encoder sees concat(I, RLCN(I)) (6 channels). The thesis model.
+- ``single`` with ``veil``: the same plus :class:`VeilHead`, a smooth gain and offset applied to
+  I - R^ (heavy rain's veil is multiplicative; docs/model.md#the-veil-head).
 - ``lstm``: ECNet+LL; ``iterations`` passes with shared weights. The encoder sees
   concat(I, R_{t-1}, RLCN(I)) (9 channels) with R_0 = I, each encoder block carries a
   ConvLSTM whose (h, c) state persists across the passes, and the last pass's R gives B^.
@@ -137,6 +139,33 @@ def build_decoder(config: ModelConfig, *, skips: bool) -> nn.ModuleList:
     )
 
 
+class VeilHead(nn.Module):
+    """Smooth per-pixel gain g and offset b (3 channels each) from the bottleneck features.
+
+    A 9 x 9 mean over the 1/8-scale bottleneck (72 px of the input), two 1 x 1 convolutions, and a
+    bilinear x``scale`` upsampling: the maps vary slowly, as a veil's transmission and airlight do,
+    and depend on a bounded neighbourhood only (tiles with an overlap over ~100 px see the same
+    maps). The last convolution is zero-initialised, so the head starts as the identity.
+    """
+
+    def __init__(self, channels: int, scale: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.scale = scale
+        self.pool = nn.AvgPool2d(9, stride=1, padding=4, count_include_pad=False)
+        self.fc1 = nn.Conv2d(channels, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, 6, 1)
+
+    def reset_identity(self) -> None:
+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")
+        nn.init.zeros_(self.fc2.weight)
+        nn.init.zeros_(self.fc2.bias)
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = self.fc2(F.relu(self.fc1(self.pool(z))))
+        t = F.interpolate(t, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        return t[:, :3], t[:, 3:]
+
+
 class DerainNet(nn.Module):
     """The deraining network. ``forward`` returns a :class:`DerainOutput`; ``infer`` the image."""
 
@@ -149,7 +178,10 @@ class DerainNet(nn.Module):
         self.encoder = Encoder(9 if recurrent else 6, c, recurrent=recurrent)
         self.decoder = build_decoder(c, skips=True)
         self.head = nn.Conv2d(c.widths[0], 3, 1, bias=True)
+        self.veil = VeilHead(c.widths[-1], c.size_multiple) if c.veil else None
         init_weights(self)
+        if self.veil is not None:
+            self.veil.reset_identity()
 
     def _pass(self, x: torch.Tensor, states: list | None):
         feats, states = self.encoder(x, states)
@@ -169,7 +201,8 @@ class DerainNet(nn.Module):
         steps: list[StepOutput] = []
         if self.config.variant == "single":
             rain, emb, maps, _ = self._pass(torch.cat([image, lcn], dim=1), None)
-            steps.append(self._step(xp, rain, emb, maps, h, w))
+            veil = self.veil(emb) if self.veil is not None else None
+            steps.append(self._step(xp, rain, emb, maps, h, w, veil))
         else:
             rain, states = image, None
             for _ in range(self.config.iterations):
@@ -179,9 +212,13 @@ class DerainNet(nn.Module):
         return DerainOutput(last.derained, last.rain, last.embedding, last.attention, steps)
 
     @staticmethod
-    def _step(xp, rain, emb, maps, h, w) -> StepOutput:
+    def _step(xp, rain, emb, maps, h, w, veil=None) -> StepOutput:
         rain01 = rain[..., :h, :w] * 0.5
         derained = xp[..., :h, :w] - rain01
+        if veil is not None:
+            gain, offset = (t[..., :h, :w] for t in veil)
+            derained = derained * (1.0 + gain) + offset
+            rain01 = xp[..., :h, :w] - derained
         cropped = tuple(
             m[..., : (h + 2**s - 1) // 2**s, : (w + 2**s - 1) // 2**s] for s, m in enumerate(maps)
         )

@@ -169,7 +169,15 @@ def _init_network(config: TrainConfig) -> DerainNet:
     """The network stage 2 starts from when fine-tuning (``init``): weights of a derain checkpoint."""
     path = _network_file(str(config.init))
     net, _ = load_derain_model(path)
-    if net.config != config.model_config():
+    wanted = config.model_config()
+    if wanted.veil and not net.config.veil and dataclasses.replace(net.config, veil=True) == wanted:
+        # grow the veil head onto a network without one: it starts as the identity, so the
+        # network's outputs are the init's own
+        grown = DerainNet(wanted)
+        missing, unexpected = grown.load_state_dict(net.state_dict(), strict=False)
+        assert not unexpected and all(k.startswith("veil.") for k in missing), (missing, unexpected)
+        net = grown.eval()
+    if net.config != wanted:
         raise ConfigError(
             f"init {path} holds a network of config {net.config.to_dict()}, the run is configured "
             f"for {config.model_config().to_dict()}; set model to the checkpoint's preset"

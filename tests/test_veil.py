@@ -1,0 +1,98 @@
+"""The veil head (``thesis-veil``): size, identity start, growth from a checkpoint, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgederain.errors import ConfigError
+from edgederain.export import ExportConfig, export_onnx
+from edgederain.export.parity import OnnxRunner, psnr_between, synthetic_frames
+from edgederain.model import ModelConfig, build_model
+from edgederain.model.summary import count_parameters
+from edgederain.train.checkpoint import load_derain_model, save_checkpoint
+from edgederain.train.config import TrainConfig
+from edgederain.train.loop import _init_network
+from export_fixtures import write_pairs
+
+
+def _active(name: str, seed: int = 0) -> torch.nn.Module:
+    """A network of ``name`` whose veil head is no longer the identity."""
+    torch.manual_seed(seed)
+    net = build_model(name)
+    with torch.no_grad():
+        net.veil.fc2.weight.normal_(0.0, 0.05)
+        net.veil.fc2.bias.normal_(0.0, 0.05)
+    return net.eval()
+
+
+def test_veil_head_adds_8422_parameters_to_thesis():
+    extra = count_parameters(build_model("thesis-veil")) - count_parameters(build_model("thesis"))
+    assert extra == (256 * 32 + 32) + (32 * 6 + 6) == 8_422
+
+
+def test_veil_head_needs_the_single_variant():
+    with pytest.raises(ConfigError, match="veil"):
+        ModelConfig(variant="lstm", iterations=2, veil=True)
+
+
+def test_a_new_veil_head_is_the_identity():
+    torch.manual_seed(0)
+    plain = build_model("tiny").eval()
+    veil = build_model("tiny-veil").eval()
+    veil.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.rand(2, 3, 45, 61)
+    with torch.no_grad():
+        torch.testing.assert_close(veil(x).derained, plain(x).derained, rtol=0, atol=0)
+
+
+def test_an_active_head_changes_the_output_smoothly_and_every_weight_learns():
+    net = _active("tiny-veil").train()
+    x = torch.rand(2, 3, 64, 80)
+    out = net(x)
+    plain = build_model("tiny")
+    plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("veil.")})
+    plain.train()
+    delta = (out.derained - plain(x).derained).detach()
+    assert float(delta.abs().mean()) > 1e-3
+    # B = I - R returns in the rain output: derained + rain is the input
+    torch.testing.assert_close(out.derained + out.rain, x, rtol=0, atol=1e-6)
+    out.derained.mean().backward()
+    grads = {k: p.grad for k, p in net.named_parameters() if k.startswith("veil.")}
+    assert grads and all(g is not None and float(g.abs().sum()) > 0 for g in grads.values())
+
+
+def test_a_veil_run_grows_the_head_onto_a_plain_checkpoint(tmp_path: Path):
+    torch.manual_seed(3)
+    init = save_checkpoint(tmp_path / "tiny.pt", build_model("tiny"))
+    data = write_pairs(tmp_path / "pairs", 2)
+    cfg = TrainConfig(model="tiny-veil", stage="derain", init=str(init), data=(str(data),), val_data=str(data),
+                      out_dir=str(tmp_path / "run"), w_embedding=0.0)
+    net = _init_network(cfg)
+    assert net.config.veil and net.veil is not None
+    plain, _ = load_derain_model(init)
+    x = torch.rand(1, 3, 40, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(net.infer(x), plain.infer(x), rtol=0, atol=0)
+    # the other way round is refused: a veil checkpoint cannot start a plain run
+    veil = save_checkpoint(tmp_path / "veil.pt", _active("tiny-veil"))
+    with pytest.raises(ConfigError, match="preset"):
+        _init_network(TrainConfig(**{**cfg.__dict__, "model": "tiny", "init": str(veil)}))
+
+
+def test_veil_network_exports_with_dynamic_shapes(tmp_path: Path):
+    ckpt = save_checkpoint(tmp_path / "veil.pt", _active("tiny-veil", seed=1))
+    result = export_onnx(ckpt, tmp_path / "veil.onnx", config=ExportConfig())
+    assert result.passed
+    net, _ = load_derain_model(ckpt)
+    for shape in [(1, 96, 96), (2, 101, 77), (1, 320, 480)]:
+        x = synthetic_frames(*shape, seed=2)
+        with torch.inference_mode():
+            want = net.infer(torch.from_numpy(x)).numpy()
+        got = OnnxRunner(result.path)(x)
+        assert got.shape == x.shape
+        assert psnr_between(want, got) >= 60.0, shape
+    assert np.isfinite(got).all()
