@@ -101,3 +101,24 @@ def test_init_with_a_network_of_another_shape_is_refused(tmp_path: Path) -> None
     cfg = _config(tmp_path, model="tiny", w_embedding=0.0)
     with pytest.raises(ConfigError, match="preset"):
         train(cfg, progress=False)
+
+
+def test_cli_init_without_model_takes_the_checkpoints_network(tmp_path: Path) -> None:
+    from edgederain.model import build_model
+    from edgederain.train.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    from edgederain.model import RainAutoencoder, get_preset
+
+    init = save_checkpoint(tmp_path / "veil.pt", build_model("tiny-veil"))
+    ae = save_checkpoint(tmp_path / "ae.pt", RainAutoencoder(get_preset("tiny-veil")))
+    data = _pairs(tmp_path / "pairs")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, [
+        "train", "--init", str(init), "--ae-checkpoint", str(ae), "--data", str(data), "--val-data", str(data), "--out", str(out),
+        "--crop", "32", "--batch-size", "1", "--derain-iterations", "1", "--threads", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["model"] == build_model("tiny-veil").config.to_dict()
+    net, _ = load_derain_model(out / "derain_last.pt")
+    assert net.config.veil

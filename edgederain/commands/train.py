@@ -43,7 +43,8 @@ def _train(
     ae_checkpoint: Optional[str] = typer.Option(None, help="Trained AE for --stage derain."),
     init: Optional[str] = typer.Option(
         None, help="Fine-tune: start stage 2 from 'default' (the packaged model) or a derain checkpoint; "
-        "without --config, the fine-tune defaults apply (stage derain, lr 2e-4, 2000 iterations).",
+        "without --config, the fine-tune defaults apply (stage derain, lr 2e-4, 2000 iterations) and, "
+        "without --model, the checkpoint's own network.",
     ),
     val_rain: Optional[List[str]] = typer.Option(None, help="Validate on each of these rain presets (repeatable)."),
     lr_scaling: Optional[str] = typer.Option(
@@ -83,6 +84,11 @@ def _train(
             ae_checkpoint=ae_checkpoint, init=init, val_rain=val_rain or None,
             lr_scaling=lr_scaling, lr_batch=lr_batch, sync_bn=sync_bn,
         )
+        if init and model is None and not config:
+            # fine-tuning: the network is the init checkpoint's, whatever its preset
+            from edgederain.train.loop import init_model_config
+
+            flags["model"] = init_model_config(init)
         cfg = _apply_flags(base, flags)
         use_dist = launched_by_torchrun() if distributed is None else distributed
         if not use_dist and launched_by_torchrun() and int(os.environ["WORLD_SIZE"]) > 1:

@@ -165,6 +165,13 @@ def _teacher(config: TrainConfig, compute: Compute) -> DerainNet | None:
     return _frozen(compute.prepare(net))
 
 
+def init_model_config(init: str) -> dict:
+    """The network config (a dict, as ``TrainConfig.model`` takes it) of an ``init`` checkpoint."""
+    from edgederain.train.checkpoint import read_checkpoint
+
+    return read_checkpoint(_network_file(init))["config"].to_dict()
+
+
 def _init_network(config: TrainConfig) -> DerainNet:
     """The network stage 2 starts from when fine-tuning (``init``): weights of a derain checkpoint."""
     path = _network_file(str(config.init))
