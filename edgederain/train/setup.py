@@ -65,7 +65,8 @@ class Compute:
 
     def tensor(self, batch: np.ndarray) -> torch.Tensor:
         """N x H x W x 3 uint8 -> N x 3 x H x W float in [0, 1] on the device."""
-        t = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        t = torch.from_numpy(np.require(batch, requirements=["C", "W"]))  # read-only: copied
+        t = t.to(self.device).permute(0, 3, 1, 2).float() / 255.0
         return self.format(t)
 
     def format(self, t: torch.Tensor) -> torch.Tensor:
