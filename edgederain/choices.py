@@ -32,7 +32,7 @@ CalibMethod = Literal["minmax", "entropy", "percentile"]
 CALIB_METHODS: tuple[str, ...] = get_args(CalibMethod)
 Int8Scheme = Literal["u8s8", "s8s8"]
 INT8_SCHEMES: tuple[str, ...] = get_args(Int8Scheme)
-KeepGroup = Literal["rlcn", "io", "stem", "head", "sigmoid", "mspam", "channel_attention"]
+KeepGroup = Literal["rlcn", "io", "veil", "stem", "head", "sigmoid", "mspam", "channel_attention"]
 KEEP_GROUPS: tuple[str, ...] = get_args(KeepGroup)
 
 # Runtime: execution providers by short name (as on the command line), and OpenVINO's inference

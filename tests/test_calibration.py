@@ -129,7 +129,7 @@ def test_quantize_onnx_carries_the_contract(calib_dir, tmp_path):
     c = read_contract(result.path)
     assert c.precision == "int8" and c.checkpoint_sha256 == read_contract(path).checkpoint_sha256
     assert c.calibration["method"] == "percentile" and c.calibration["frames"] == 10
-    assert c.calibration["scheme"] == "u8s8" and c.calibration["keep_float"] == ["rlcn", "io"]
+    assert c.calibration["scheme"] == "u8s8" and c.calibration["keep_float"] == ["rlcn", "io", "veil"]
     assert c.calibration["runtimes"] == ["onnxruntime-cpu", "openvino"]  # what the file is for
     gate = c.parity["int8_vs_fp32"]
     assert gate["passed"] and "ground_truth" in gate

@@ -96,3 +96,32 @@ def test_veil_network_exports_with_dynamic_shapes(tmp_path: Path):
         assert got.shape == x.shape
         assert psnr_between(want, got) >= 60.0, shape
     assert np.isfinite(got).all()
+
+
+def test_int8_keeps_the_veil_head_in_float(tmp_path: Path):
+    import onnx
+
+    from edgederain.calibration.quantize import QuantizeConfig, quantize_model, quantized_convs
+    from edgederain.calibration.reader import CalibrationFrames
+    from edgederain.export.parity import compare_outputs
+    from edgederain.onnxgraph.nodes import nodes_in_groups
+    from export_fixtures import write_images
+
+    ckpt = save_checkpoint(tmp_path / "veil.pt", _active("tiny-veil", seed=2))
+    fp32 = onnx.load(str(export_onnx(ckpt, tmp_path / "veil.onnx", config=ExportConfig()).path))
+    veil = set(nodes_in_groups(fp32, ["veil"]))
+    assert {"Conv", "Resize"} <= {n.op_type for n in fp32.graph.node if n.name in veil}
+    write_images(tmp_path / "calib", 8, size=(72, 88))
+    frames = CalibrationFrames.from_folder(tmp_path / "calib", crop=64)
+    model = quantize_model(fp32, frames, config=QuantizeConfig(progress=False)).model
+    done, total = quantized_convs(model)
+    kept = set(nodes_in_groups(fp32, ["rlcn", "veil"]))
+    assert done == total - sum(1 for n in fp32.graph.node if n.name in kept and n.op_type == "Conv") > 60
+    producer = {o: n.op_type for n in model.graph.node for o in n.output}
+    for n in model.graph.node:
+        if n.name in veil:  # float tensors in, no DequantizeLinear feeds the head's nodes
+            assert all(producer.get(i) != "DequantizeLinear" for i in n.input[1:]), n.name
+    x = synthetic_frames(1, 101, 77)
+    check = compare_outputs(OnnxRunner(fp32.SerializeToString())(x), OnnxRunner(model.SerializeToString())(x),
+                            threshold_db=30.0)
+    assert check.passed, check

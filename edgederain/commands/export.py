@@ -122,7 +122,7 @@ def quantize(
     method: CalibMethod = typer.Option(CalibMethod.percentile, help="Range calibration method."),
     scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
     per_channel: bool = typer.Option(True, "--per-channel/--per-tensor", help="Weight scales."),
-    keep_float: str = typer.Option("rlcn,io", help="Comma-separated node groups kept in float "
+    keep_float: str = typer.Option("rlcn,io,veil", help="Comma-separated node groups kept in float "
                                    f"({', '.join(choices.KEEP_GROUPS)})."),
     convs_only: bool = typer.Option(False, "--convs-only", help="Quantize only Conv nodes."),
     calib_frames: int = typer.Option(32, min=1, help="Calibration frames to use."),

@@ -28,6 +28,7 @@ _GROUP_MODULES: dict[str, tuple[str, ...]] = {
     "rlcn": ("net.rlcn",),
     "stem": ("net.encoder.stem",),
     "head": ("net.head",),
+    "veil": ("net.veil",),
 }
 _GROUP_SUFFIXES: dict[str, str] = {"mspam": ".mspam", "channel_attention": ".ca"}
 
