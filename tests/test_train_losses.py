@@ -80,3 +80,18 @@ def test_derain_loss_terms_and_gradients() -> None:
 def test_autoencoder_loss_is_mse() -> None:
     a, b = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.5)
     assert torch.isclose(autoencoder_loss(a, b), torch.tensor(0.25))
+
+
+def test_pixel_term_adds_l1_to_the_clean_image() -> None:
+    torch.manual_seed(0)
+    net = DerainNet(get_preset("tiny"))
+    clean = torch.rand(2, 3, 24, 24)
+    rainy = (clean + 0.3 * (torch.rand(2, 1, 24, 24) > 0.9)).clamp(0, 1)
+    z = torch.zeros(2, 64, 3, 3)
+    out = net(rainy)
+    plain, t0 = derain_loss(out, rainy, clean, z, weights=LossWeights())
+    with_l1, t1 = derain_loss(out, rainy, clean, z, weights=LossWeights(pixel=2.0))
+    assert "pixel" not in t0
+    l1 = float(torch.nn.functional.l1_loss(out.derained, clean))
+    assert abs(t1["pixel"] - l1) < 1e-6 and l1 > 0
+    assert abs(float(with_l1) - float(plain) - 2.0 * l1) < 1e-5

@@ -163,7 +163,8 @@ class VeilHead(nn.Module):
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = self.fc2(F.relu(self.fc1(self.pool(z))))
         t = F.interpolate(t, scale_factor=self.scale, mode="bilinear", align_corners=False)
-        return t[:, :3], t[:, 3:]
+        # float32 before 1 + g: under bf16 autocast 1 + g would round to steps of 1/128 (2 levels)
+        return t[:, :3].float(), t[:, 3:].float()
 
 
 class DerainNet(nn.Module):

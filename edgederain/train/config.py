@@ -76,6 +76,9 @@ class TrainConfig:
     w_embedding: float = 0.02
     w_attention: float = 0.1
     w_image: float = 1.0
+    # not in the thesis: L1 between B^ and B (0-1 scale) added with this weight; -SSIM alone
+    # hardly penalises a smooth brightness or colour error, which is what a veil leaves
+    w_pixel: float = 0.0
     mask_threshold: float = 1e-3
     # stage 2 alone: the trained autoencoder
     ae_checkpoint: str | None = None
@@ -119,6 +122,8 @@ class TrainConfig:
             raise ConfigError(f"ema is a decay in [0, 1) (0 = off), got {self.ema}")
         if self.w_distill < 0:
             raise ConfigError(f"w_distill must be >= 0, got {self.w_distill}")
+        if self.w_pixel < 0:
+            raise ConfigError(f"w_pixel must be >= 0, got {self.w_pixel}")
         if any(not 0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
             raise ConfigError(f"milestones are increasing fractions of the schedule in (0, 1), got {self.milestones}")
         for stage in ("ae", "derain"):
@@ -182,7 +187,7 @@ class TrainConfig:
 
 # Keys added after runs were already written: a config.json without them had their default.
 ADDED_KEYS: dict[str, Any] = {"lr_scaling": "none", "lr_batch": 4, "sync_bn": True, "teacher": None, "w_distill": 1.0,
-                             "ema": 0.0}
+                             "ema": 0.0, "w_pixel": 0.0}
 
 # What a fine-tune changes from the thesis defaults (``edgederain train --init``, configs/finetune.toml):
 # stage 2 only, a fifth of the learning rate, a short schedule with late decays.

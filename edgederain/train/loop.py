@@ -96,7 +96,7 @@ def _derain_step(
 def _weights(config: TrainConfig) -> LossWeights:
     return LossWeights(
         config.w_embedding, config.w_attention, config.w_image, config.mask_threshold,
-        config.w_distill if config.teacher is not None else 0.0,
+        config.w_distill if config.teacher is not None else 0.0, config.w_pixel,
     )
 
 

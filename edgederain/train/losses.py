@@ -38,6 +38,7 @@ class LossWeights:
     image: float = 1.0
     mask_threshold: float = 1e-3
     distill: float = 0.0  # L1 to a teacher's output (distillation); 0 without a teacher
+    pixel: float = 0.0  # L1 to the clean image (not in the thesis; TrainConfig.w_pixel)
 
 
 def _gaussian_window(size: int = 11, sigma: float = 1.5, *, channels: int = 3) -> torch.Tensor:
@@ -109,6 +110,10 @@ def derain_loss(
         l_att = attention_loss(step.attention, mask)
         l_ssim = ssim(step.derained, clean)
         total = total + w * (weights.embedding * l_embed + weights.attention * l_att - weights.image * l_ssim)
+        if weights.pixel > 0:
+            l_pixel = F.l1_loss(step.derained.float(), clean.float())
+            total = total + w * weights.pixel * l_pixel
+            terms["pixel"] = terms.get("pixel", 0.0) + w * float(l_pixel.detach())
         if teacher is not None and weights.distill > 0:
             l_distill = F.l1_loss(step.derained.float(), teacher.float())
             total = total + w * weights.distill * l_distill
