@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -54,7 +55,10 @@ def main() -> None:
                 ax.annotate(f"{preset} input", (steps[-1], values[-1]), fontsize=7, color="grey")
             else:
                 ax.plot(steps, values, "-o", markersize=3, label=f"{run.name}: {preset}")
-    ax.set_xlabel("stage-2 step (batch 4 of 96 x 96)")
+    crops = sorted({(c.get("batch_size"), c.get("crop")) for c in
+                    (json.loads((r / "config.json").read_text()) for r in args.runs if (r / "config.json").is_file())})
+    what = ", ".join(f"batch {b} of {c} x {c}" for b, c in crops) or "batch 4 of 96 x 96"
+    ax.set_xlabel(f"stage-2 step ({what})")
     ax.set_ylabel("validation PSNR, Y (dB)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
