@@ -35,6 +35,7 @@ from typing import Callable, Literal
 import torch
 
 from edgederain.errors import CheckpointError, ConfigError
+from edgederain.model.config import ModelConfig
 from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
 from edgederain.model.net import DerainNet
 from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint
@@ -248,6 +249,8 @@ def _check_config(config: TrainConfig, out: Path, resume: bool, dist: DistContex
     resolved = _resolved(config, dist)
     if resume and path.is_file():
         before = json.loads(path.read_text())
+        if isinstance(before.get("model"), dict):  # a run written before a model field existed
+            before["model"] = ModelConfig.from_dict(before["model"]).to_dict()
         changed = sorted(
             k for k in resolved
             if before.get(k, ADDED_KEYS.get(k)) != resolved[k] and k not in RESUMABLE_CHANGES
