@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from benchmark_module import load_benchmark
 from runtime_fixtures import blur_model, tiny_net_model  # noqa: F401
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def prof():
-    spec = importlib.util.spec_from_file_location("ort_profile", REPO / "benchmarks" / "ort_profile.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ort_profile"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("ort_profile")
 
 
 def _event(name: str, op: str, dur_us: float, inputs=None, outputs=None) -> dict:

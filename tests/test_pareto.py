@@ -7,7 +7,6 @@ frames; the evaluation sets are a few small synthetic pairs, so the run takes se
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
@@ -15,22 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_module import load_benchmark
 
-REPO = Path(__file__).resolve().parents[1]
 pytest.importorskip("torch")
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def pareto():
-    return _load("pareto")
+    return load_benchmark("pareto")
 
 
 def _clean_images(folder: Path, count: int, size=(64, 96)) -> list[Path]:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from benchmark_module import load_benchmark
 from edgederain.data.pairs import find_pairs
 from edgederain.io import write_image
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("residual_split", REPO / "benchmarks" / "residual_split.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["residual_split"] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 def _pairs(root: Path, degrade) -> Path:
     rng = np.random.default_rng(0)
@@ -37,7 +25,7 @@ def _pairs(root: Path, degrade) -> Path:
 
 
 def test_a_global_veil_is_low_band_and_the_affine_bound_undoes_it(tmp_path):
-    mod = _load()
+    mod = load_benchmark("residual_split")
     folder = _pairs(tmp_path / "veil", lambda c, rng: 0.7 * c + 60)
     r = mod.split(lambda x: x.copy(), find_pairs(folder), sigma=4.0)["mean"]
     assert r["low_share"] > 0.95
@@ -46,7 +34,7 @@ def test_a_global_veil_is_low_band_and_the_affine_bound_undoes_it(tmp_path):
 
 
 def test_fine_streaks_are_high_band_and_no_global_correction_helps(tmp_path):
-    mod = _load()
+    mod = load_benchmark("residual_split")
     def streaks(c, rng):
         out = c.copy()
         out[:, ::3] += rng.choice([-20.0, 20.0], size=out[:, ::3].shape)  # zero-mean, thin columns
@@ -58,7 +46,7 @@ def test_fine_streaks_are_high_band_and_no_global_correction_helps(tmp_path):
 
 
 def test_cli_writes_json_with_the_machine(tmp_path):
-    mod = _load()
+    mod = load_benchmark("residual_split")
     folder = _pairs(tmp_path / "veil", lambda c, rng: 0.8 * c + 40)
     out = tmp_path / "split.json"
     assert mod.main(["--model", "id=identity", "--data", str(folder), "--out", str(out), "--sigma", "4"]) == 0

@@ -168,8 +168,6 @@ def _teacher(config: TrainConfig, compute: Compute) -> DerainNet | None:
 
 def init_model_config(init: str) -> dict:
     """The network config (a dict, as ``TrainConfig.model`` takes it) of an ``init`` checkpoint."""
-    from edgederain.train.checkpoint import read_checkpoint
-
     return read_checkpoint(_network_file(init))["config"].to_dict()
 
 
@@ -188,7 +186,7 @@ def _init_network(config: TrainConfig) -> DerainNet:
     if net.config != wanted:
         raise ConfigError(
             f"init {path} holds a network of config {net.config.to_dict()}, the run is configured "
-            f"for {config.model_config().to_dict()}; set model to the checkpoint's preset"
+            f"for {wanted.to_dict()}; set model to the checkpoint's preset"
         )
     return net
 
