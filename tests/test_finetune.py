@@ -16,7 +16,7 @@ from edgederain.errors import ConfigError
 from edgederain.io import write_image
 from edgederain.train.checkpoint import load_derain_model, read_checkpoint
 from edgederain.train.config import FINETUNE_DEFAULTS, TrainConfig
-from edgederain.train.loop import train
+from edgederain.train.loop import init_model_config, train
 from edgederain.train.setup import Compute, build_datasets
 from edgederain.data.synth import add_rain
 from edgederain.train.validation import validate_derain
@@ -38,7 +38,7 @@ def _pairs(root: Path, n: int = 3) -> Path:
 
 def _config(tmp_path: Path, **kw) -> TrainConfig:
     data = _pairs(tmp_path / "pairs")
-    base = dict(model="thesis", stage="derain", init="default", data=(str(data),), val_data=str(data),
+    base = dict(model=init_model_config("default"), stage="derain", init="default", data=(str(data),), val_data=str(data),
                 out_dir=str(tmp_path / "run"), crop=32, batch_size=1, val_count=2, val_crop=32,
                 derain_iterations=1, val_every=1, checkpoint_every=1, threads=1, lr=1e-5)
     return TrainConfig(**{**base, **kw})
