@@ -37,6 +37,7 @@ import torch
 from edgederain.errors import CheckpointError, ConfigError
 from edgederain.model.config import ModelConfig
 from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
+from edgederain.model.grow import grow_network, growable
 from edgederain.model.net import DerainNet
 from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint
 from edgederain.train.config import ADDED_KEYS, TrainConfig
@@ -176,17 +177,15 @@ def _init_network(config: TrainConfig) -> DerainNet:
     path = _network_file(str(config.init))
     net, _ = load_derain_model(path)
     wanted = config.model_config()
-    if wanted.veil and not net.config.veil and dataclasses.replace(net.config, veil=True) == wanted:
-        # grow the veil head onto a network without one: it starts as the identity, so the
-        # network's outputs are the init's own
-        grown = DerainNet(wanted)
-        missing, unexpected = grown.load_state_dict(net.state_dict(), strict=False)
-        assert not unexpected and all(k.startswith("veil.") for k in missing), (missing, unexpected)
-        net = grown.eval()
+    if net.config != wanted and growable(net.config, wanted):
+        # grow the veil head and/or wider MSPAM onto the init (edgederain.model.grow): the
+        # network starts with the init's own outputs
+        net = grow_network(net, wanted, seed=config.seed).eval()
     if net.config != wanted:
         raise ConfigError(
             f"init {path} holds a network of config {net.config.to_dict()}, the run is configured "
-            f"for {wanted.to_dict()}; set model to the checkpoint's preset"
+            f"for {wanted.to_dict()}; set model to the checkpoint's preset (or one that only adds "
+            "the veil head or widens MSPAM)"
         )
     return net
 
