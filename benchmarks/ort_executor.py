@@ -15,7 +15,6 @@ round; medians and minima per layout, and each layout's ratio to the sequential 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -79,7 +78,7 @@ def measure(files: dict[str, Path], size: tuple[int, int], threads: int, rounds:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from edgederain.bench import machine_info, versions
+    from edgederain.bench import machine_info, versions, write_record
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("models", nargs="+", help="NAME=FILE.onnx")
@@ -106,10 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {"benchmark": "ort_executor", "size": [h, w], "threads": args.threads, "rounds": args.rounds,
               "machine": machine_info(), "load_before": load_before, "versions": versions(),
               "files": {k: str(v) for k, v in files.items()}, "results": results}
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    write_record(args.out, record)
     return 0
 
 

@@ -135,7 +135,7 @@ def profile_file(path: Path, size: tuple[int, int], threads: int, runs: int) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from edgederain.bench import machine_info, versions
+    from edgederain.bench import machine_info, versions, write_record
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("models", nargs="+", help="NAME=FILE.onnx")
@@ -157,10 +157,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['conv_gmac_per_s']} GMAC/s; {top}")
     record = {"size": [h, w], "threads": args.threads, "runs": args.runs, "machine": machine_info(),
               "versions": versions(), "models": results}
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    write_record(args.out, record)
     return 0
 
 

@@ -299,3 +299,16 @@ def json_ready(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [json_ready(v) for v in obj]
     return obj
+
+
+def write_record(path: str | os.PathLike | None, record: dict[str, Any]) -> None:
+    """Write a benchmark's record as strict JSON to ``path`` (parents made); nothing for ``None``."""
+    if path is None:
+        return
+    import json
+    from pathlib import Path
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(json_ready(record), indent=2) + "\n")
+    print(f"wrote {out}")
