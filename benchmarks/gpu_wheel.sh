@@ -23,12 +23,13 @@
 #                command="bash benchmarks/gpu_wheel.sh stash && bash benchmarks/gpu_check.sh",
 #                timeout_s=540)
 #   (frames.npz: `.venv/bin/python benchmarks/gpu_check.py --prepare` here, 8 Rain100L pairs.)
-# Size budget: the tracked tree alone was 79 MB (75 MiB, both packaged models' files) when this
-# was written, over the 64 MiB a call may carry, so no call can start until the tree is smaller;
-# the GPU check needs only edgederain/weights/{derain.pt,derain_fp32.onnx,derain_fp16.onnx}
-# (31 MB) of the weights. Measure what travels with
+# Size budget: the tracked tree is 55 MB (53 MiB) since the retired `light` model's files left it
+# (it was 90 MB before, over the 64 MiB a call may carry, so no call could start). That leaves about
+# 11 MiB a call: frames.npz (5.4 MB) and a wheel chunk of CHUNK=5M with a margin, i.e. some 50 calls
+# for the whole wheel, more device time than a session is lent; so the GPU check's PyTorch CUDA part
+# is what fits, and the ORT CUDA part needs a smaller tree or a larger carry limit. Measure with
 #   git ls-files -z | xargs -0 du -cb | tail -1
-# and set CHUNK to 64 MiB minus that, minus the manifest and frames.npz (5.4 MB), with a margin.
+# and set CHUNK to 64 MiB minus that, minus the manifest and frames.npz, with a margin.
 # 1.31.1 for cp312 is 255.6 MB: 10 parts at CHUNK=25M.
 # Never commit the wheel or its parts (runs/ is ignored).
 set -euo pipefail

@@ -1,8 +1,8 @@
 """Rain engines compared by what a network learns from them: ours vs albumentations' and kornia's RandomRain.
 
-The test: the packaged ``light`` model is fine-tuned for the same number of stage-2 iterations
-(same seed, crops, schedule, image loss only) once per engine, the rain of every training crop
-drawn by that engine only. Each fine-tuned model (and the ``light`` start point) is then scored on:
+The test: a ``thesis`` checkpoint (``--start``) is fine-tuned for the same number of stage-2
+iterations (same seed, crops, schedule, image loss only) once per engine, the rain of every training
+crop drawn by that engine only. Each fine-tuned model (and the start point) is then scored on:
 
 - a fixed heavy-rain set drawn by each engine on the 17 held-out backgrounds (every 20th of
   ``../shared/data/backgrounds``, at most 480 px; the same held-out split as every training run),
@@ -88,7 +88,7 @@ def _patched(engine: Engine):
     train_data.add_rain = render
 
 
-def fine_tune(name: str, out: Path, iterations: int, threads: int) -> Path:
+def fine_tune(name: str, start: Path, out: Path, iterations: int, threads: int) -> Path:
     from edgederain.train.config import TrainConfig
     from edgederain.train.loop import train
 
@@ -98,7 +98,7 @@ def fine_tune(name: str, out: Path, iterations: int, threads: int) -> Path:
         return ckpt
     _patched(ENGINES[name])
     cfg = TrainConfig(
-        model="thesis", stage="derain", out_dir=str(run), init="light",
+        model="thesis", stage="derain", out_dir=str(run), init=str(start),
         backgrounds=(str(DATA / "backgrounds"),), rain="heavy", max_side=480, crop=96, batch_size=4,
         derain_iterations=iterations, lr=2e-4, milestones=(0.7,), gamma=0.3, w_embedding=0.0,
         val_count=4, val_every=10 * iterations, checkpoint_every=100, threads=threads, seed=3,
@@ -153,6 +153,9 @@ def _cpu() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--start", type=Path, required=True,
+                    help="thesis checkpoint to fine-tune; the recorded run started from the retired light model: "
+                         "git show 80324e3:edgederain/weights/light/derain.pt > light.pt")
     ap.add_argument("--iterations", type=int, default=400)
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "baselines")
     ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "rain_baselines.json")
@@ -163,11 +166,9 @@ def main() -> None:
     import kornia
 
     sets = write_sets(args.out)
-    from edgederain.weights import checkpoint_file
-
-    models = {"light (start)": checkpoint_file("light")}
+    models = {f"{args.start.stem} (start)": args.start}
     for name in args.engines:
-        models[f"fine-tuned on {name}"] = fine_tune(name, args.out, args.iterations, args.threads)
+        models[f"fine-tuned on {name}"] = fine_tune(name, args.start, args.out, args.iterations, args.threads)
     results = {}
     for label, path in models.items():
         results[label] = score(path, sets, args.threads)

@@ -28,8 +28,8 @@ Model: the packaged INT8 file (``edgederain/weights/derain_int8.onnx``) unless `
 96x128 frame with one niced thread (360 ms at 160x240), hence the default size. Measured there
 (``benchmarks/results/soak_derain.json``, load average 4-5 on 2 cores): run A 692 s for 2000
 frames and the 300-frame video (3.35 images/s), the kill-and-resume runs 740 s, 25 minutes in all.
-That run used the light-rain INT8 file, packaged at that path then and now at
-``edgederain/weights/light/derain_int8.onnx`` (same network and size as the all-weather default).
+That run used the light-rain INT8 file packaged at that path then, later moved to
+``edgederain/weights/light/`` and retired (same network and size as the all-weather default).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 # INT8), Rain100L's clean images passed through (over-deraining check) and CPU latency at 480x320.
 # Writes runs/<name>-eval/*.json and prints markdown tables.
 # Usage: bash scripts/evaluate_default_model.sh [WEIGHTS_DIR] [RAIN100L_DIR]
-#   WEIGHTS_DIR defaults to edgederain/weights (the all-weather default); edgederain/weights/light
-#   scores the light-rain model.
+#   WEIGHTS_DIR defaults to edgederain/weights (the all-weather default); edgederain/weights/lite
+#   scores the lite model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 w=${1:-edgederain/weights}

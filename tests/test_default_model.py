@@ -18,7 +18,7 @@ from edgederain.weights import MODEL_NAMES, PRECISIONS, WEIGHTS_DIR, checkpoint_
 
 REPO = Path(__file__).resolve().parents[1]
 # the network preset each packaged model was trained as (its model card says so too)
-PRESET = {"all-weather": "thesis", "light": "thesis", "lite": "lite"}
+PRESET = {"all-weather": "thesis", "lite": "lite"}
 
 # Refuse every network connection, so the run proves the package needs none.
 NO_NETWORK = """
@@ -58,7 +58,7 @@ def test_packaged_checkpoint_rebuilds_the_network(name):
     assert "optimizer" not in data  # network only: small enough to ship
 
 
-def test_the_default_ships_its_rain_autoencoder_and_light_says_it_does_not():
+def test_the_default_ships_its_rain_autoencoder_and_lite_says_it_does_not():
     from edgederain.errors import ModelNotFoundError
     from edgederain.train.checkpoint import load_autoencoder
     from edgederain.weights import autoencoder_file
@@ -66,7 +66,7 @@ def test_the_default_ships_its_rain_autoencoder_and_light_says_it_does_not():
     ae, data = load_autoencoder(autoencoder_file())
     assert data["kind"] == "autoencoder" and "optimizer" not in data
     with pytest.raises(ModelNotFoundError, match="w_embedding"):
-        autoencoder_file("light")
+        autoencoder_file("lite")
 
 
 def test_models_are_chosen_by_name_or_path(tmp_path, monkeypatch):
@@ -75,14 +75,29 @@ def test_models_are_chosen_by_name_or_path(tmp_path, monkeypatch):
     from edgederain.runtime.default_model import resolve_model
 
     assert resolve_model(None) == model_file("fp32") == WEIGHTS_DIR / "derain_fp32.onnx"
-    assert resolve_model("light") == WEIGHTS_DIR / "light" / "derain_fp32.onnx"
+    assert resolve_model("lite") == WEIGHTS_DIR / "lite" / "derain_fp32.onnx"
     assert resolve_model("default", SessionConfig.for_provider("cuda")).name == "derain_fp16.onnx"
     assert resolve_model(Path("some/model.onnx")) == Path("some/model.onnx")
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "light").write_bytes(b"")  # a file of that name wins over the packaged model
-    assert resolve_model("light") == Path("light")
+    (tmp_path / "lite").write_bytes(b"")  # a file of that name wins over the packaged model
+    assert resolve_model("lite") == Path("lite")
     with pytest.raises(ModelNotFoundError, match="all-weather"):
         model_file("fp32", "heavy")
+
+
+def test_a_retired_model_name_says_what_to_use_instead(tmp_path, monkeypatch):
+    from edgederain.errors import ModelNotFoundError
+    from edgederain.runtime.default_model import resolve_model
+    from edgederain.weights import MODELS, RETIRED
+
+    assert "light" in RETIRED and "light" not in MODELS
+    for lookup in (lambda: model_file("fp32", "light"), lambda: checkpoint_file("light"),
+                   lambda: resolve_model("light")):
+        with pytest.raises(ModelNotFoundError, match="retired.*all-weather.*git show"):
+            lookup()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "light").write_bytes(b"")  # a file of that name is still the user's file
+    assert resolve_model("light") == Path("light")
 
 
 def test_installed_package_derains_a_rain100l_image_offline(tmp_path, rain100l_dir):
@@ -90,8 +105,9 @@ def test_installed_package_derains_a_rain100l_image_offline(tmp_path, rain100l_d
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
            "--no-build-isolation", "--target", str(site), str(REPO)]
     subprocess.run(pip, check=True, capture_output=True, timeout=600, cwd=tmp_path)
-    for rel in ("derain_fp32.onnx", "autoencoder.pt", "light/derain_fp32.onnx", "light/MODEL_CARD.md"):
+    for rel in ("derain_fp32.onnx", "autoencoder.pt", "lite/derain_fp32.onnx", "lite/MODEL_CARD.md"):
         assert (site / "edgederain" / "weights" / rel).is_file(), rel
+    assert not (site / "edgederain" / "weights" / "light").exists()  # retired
 
     rainy = rain100l_dir / "rainy" / "1.png"
     out = tmp_path / "out"

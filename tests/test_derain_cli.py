@@ -131,6 +131,12 @@ def test_missing_inputs_model_and_provider(folder, tmp_path, blur_model, monkeyp
     assert r.exit_code == 2 and "model file not found" in r.output
 
 
+def test_a_retired_model_name_exits_2_and_names_the_default(folder, tmp_path):
+    r = _derain(folder / "a.png", "-o", tmp_path / "o", "-m", "light", "-q")
+    assert r.exit_code == 2 and "retired" in r.output and "all-weather" in r.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
 def test_missing_provider_exits_2_unless_fallback(folder, tmp_path, blur_model):
     import onnxruntime
 

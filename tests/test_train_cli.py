@@ -50,8 +50,9 @@ def test_train_from_config_and_flags(tmp_path: Path) -> None:
     assert saved["ae_iterations"] == 2 and saved["ae_epochs"] is None
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 2 and "--resume" in again.output
-    resumed = CliRunner().invoke(app, [*args, "--resume"])
+    resumed = CliRunner().invoke(app, [*args, "--resume", "--workers", "1"])  # workers may change
     assert resumed.exit_code == 0 and "ae: done at step 2/2" in resumed.output
+    assert json.loads((out / "config.json").read_text())["workers"] == 1
 
 
 def test_train_with_a_wrong_type_in_the_config_exits_2_in_one_line(tmp_path: Path) -> None:

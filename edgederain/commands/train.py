@@ -39,6 +39,8 @@ def _train(
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last"),
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda."),
     threads: Optional[int] = typer.Option(None, help="torch threads (0 = default)."),
+    workers: Optional[int] = typer.Option(
+        None, min=0, help="Processes rendering the next batches (0 = none); same batches either way."),
     seed: Optional[int] = typer.Option(None),
     ae_checkpoint: Optional[str] = typer.Option(None, help="Trained AE for --stage derain."),
     init: Optional[str] = typer.Option(
@@ -80,7 +82,7 @@ def _train(
             backgrounds=backgrounds or None, rain=rain, layout=layout, clean_side=clean_side,
             ae_epochs=ae_epochs, ae_iterations=ae_iterations, derain_epochs=derain_epochs,
             derain_iterations=derain_iterations, batch_size=batch_size, crop=crop, lr=lr, amp=amp,
-            channels_last=channels_last, device=device, threads=threads, seed=seed,
+            channels_last=channels_last, device=device, threads=threads, workers=workers, seed=seed,
             ae_checkpoint=ae_checkpoint, init=init, val_rain=val_rain or None,
             lr_scaling=lr_scaling, lr_batch=lr_batch, sync_bn=sync_bn,
         )

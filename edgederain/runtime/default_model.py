@@ -5,8 +5,8 @@ edgederain ships the thesis network trained on synthetic rain (``edgederain/weig
 the file :func:`default_model_path` picks (pass it to :class:`~edgederain.runtime.DerainSession`
 yourself, which needs a path): the FP32 file on CPU-type providers (CPU, OpenVINO) and the FP16
 file when the first requested provider is CUDA or TensorRT, where FP16 is the fast format. INT8
-is never chosen implicitly: it trades accuracy for speed, so ask for it. Three models are
-packaged (``edgederain.weights.MODEL_NAMES``): ``all-weather`` (the default), ``light`` and ``lite``;
+is never chosen implicitly: it trades accuracy for speed, so ask for it. Two models are
+packaged (``edgederain.weights.MODEL_NAMES``): ``all-weather`` (the default) and ``lite``;
 :func:`resolve_model` turns a ``--model`` argument (a name or a path) into a file.
 """
 
@@ -36,8 +36,9 @@ def default_model_path(
 
 def resolve_model(model: str | Path | None, config: SessionConfig | None = None) -> Path:
     """What a ``--model`` argument means: None -> the default packaged model; a packaged model's
-    name (``all-weather``, ``light``, ``default``) that is not also an existing file -> that model
-    in the precision :func:`default_precision` picks; anything else -> the path itself."""
+    name (``all-weather``, ``lite``, ``default``) that is not also an existing file -> that model
+    in the precision :func:`default_precision` picks (a retired name: :class:`ModelNotFoundError`
+    saying what to use instead); anything else -> the path itself."""
     if model is None:
         return default_model_path(config)
     if is_packaged_name(model):

@@ -101,6 +101,9 @@ class TrainConfig:
     channels_last: bool = False
     device: Device = "auto"
     threads: int = 0  # 0 = torch's default
+    # processes that render the next batches while the network trains (0 = none: the loop draws
+    # each batch itself); the batches are the same either way (edgederain/train/prefetch.py)
+    workers: int = 0
     sync_bn: bool = True  # distributed runs: BatchNorm statistics over the whole batch (all ranks)
     seed: int = 0
 
@@ -118,6 +121,8 @@ class TrainConfig:
         _choice("clean_side", self.clean_side, SIDES)
         _positive(self, "crop", "batch_size", "lr", "gamma", "grad_clip", "val_every")
         _positive(self, "checkpoint_every", "log_every", "val_count", "lr_batch")
+        if self.workers < 0:
+            raise ConfigError(f"workers must be >= 0 (0 = draw batches in the training process), got {self.workers}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema is a decay in [0, 1) (0 = off), got {self.ema}")
         if self.w_distill < 0:

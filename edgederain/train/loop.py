@@ -51,7 +51,8 @@ from edgederain.weights import is_packaged_name
 
 StageName = Literal["ae", "derain"]
 # settings that may differ on --resume without changing what is computed
-RESUMABLE_CHANGES = ("stage", "threads", "val_every", "checkpoint_every", "log_every", "device", "distributed")
+RESUMABLE_CHANGES = ("stage", "threads", "workers", "val_every", "checkpoint_every", "log_every", "device",
+                     "distributed")
 StepFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 

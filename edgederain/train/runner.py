@@ -33,6 +33,7 @@ from edgederain.train.checkpoint import read_checkpoint, restore_rng_state, rng_
 from edgederain.train.config import TrainConfig
 from edgederain.train.csvlog import CsvLog
 from edgederain.data.datasets import PairSource, batch_for_slots
+from edgederain.train.prefetch import BatchPrefetcher
 from edgederain.train.distributed import SINGLE, DistContext, lr_scale
 from edgederain.train.setup import Compute
 
@@ -89,6 +90,7 @@ class StageRunner:
         self.best_score: float | None = None
         self.metrics: dict[str, float] = {}
         self._consistent = True  # False only between the weight update and the step count
+        self._batches: BatchPrefetcher | None = None  # set while run() runs
 
     @property
     def weights(self) -> nn.Module:
@@ -145,9 +147,12 @@ class StageRunner:
     # -- one iteration -----------------------------------------------------------------------
     def _iterate(self) -> dict[str, float]:
         offset, count = self.shard
-        rainy, clean = batch_for_slots(
-            self.dataset, self.step * self.config.batch_size + offset, count, seed=self.config.seed
-        )
+        if self._batches is not None:
+            rainy, clean = self._batches.batch(self.step)
+        else:
+            rainy, clean = batch_for_slots(
+                self.dataset, self.step * self.config.batch_size + offset, count, seed=self.config.seed
+            )
         rainy, clean = self.compute.tensor(rainy), self.compute.tensor(clean)
         loss, terms = self.step_fn(rainy, clean)
         if self.dist.enabled:  # every rank sees the whole batch's terms (and a NaN anywhere)
@@ -214,6 +219,9 @@ class StageRunner:
         if self.step == 0 and self.validate_first and log is not None:  # where a fine-tune starts from
             log.write(0, lr=self.scheduler.get_last_lr()[0], elapsed=0.0, it_per_s=0.0, val=self._validate())
         bar = tqdm(total=self.total, initial=self.step, desc=self.name, disable=not progress, dynamic_ncols=True)
+        offset, count = self.shard
+        self._batches = BatchPrefetcher(self.dataset, batch_size=self.config.batch_size, seed=self.config.seed,
+                                        workers=self.config.workers, offset=offset, count=count)
         try:
             while self.step < self.total:
                 if stop_after is not None and self.step >= stop_after:
@@ -230,6 +238,8 @@ class StageRunner:
             raise
         finally:
             bar.close()
+            self._batches.close()
+            self._batches = None
         self._save(self.last)
         self._save(self.final)
         self.dist.barrier()  # the next stage (on every rank) reads what rank 0 wrote
