@@ -243,3 +243,12 @@ def test_packaged_model_is_the_default(rainy_folder, tmp_path):
     assert report["settings"]["model"].endswith("derain_fp32.onnx")
     assert len(report["settings"]["model_sha256"]) == 64
     assert report["images"][0]["mean_change"] > 0
+
+
+def test_models_are_chosen_by_name_and_a_retired_name_says_so(rainy_folder, tmp_path):
+    out = tmp_path / "lite"
+    r = _compare(rainy_folder / "r0.png", "-o", out, "-m", "lite", "--row-height", "32", "-q")
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "report.json").read_text())["images"][0]["name"] == "r0.png"
+    r = _compare(rainy_folder, "-o", tmp_path / "light", "-m", "light", "-q")
+    assert r.exit_code == 2 and "retired" in r.output and "all-weather" in r.output
