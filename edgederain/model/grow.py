@@ -32,7 +32,7 @@ from edgederain.model.config import ModelConfig
 from edgederain.model.mspam import DILATIONS
 from edgederain.model.net import DerainNet
 
-NEW_WEIGHT_SCALE = 0.1  # new channels' random weights, relative to PyTorch's default init
+NEW_WEIGHT_SCALE = 0.1  # new channels: the network's own random init, scaled by this
 
 
 def growable(have: ModelConfig, want: ModelConfig) -> bool:
