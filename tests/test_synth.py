@@ -187,3 +187,25 @@ def test_light_preset_matches_rain100l_input_statistics(backgrounds_dir: Path) -
         coverage.append(((rainy.astype(int) - clean).max(axis=-1) >= 10).mean())
     assert 23.5 < np.mean(scores) < 27.5
     assert 0.08 < np.mean(coverage) < 0.24
+
+
+def test_fast_fft_lengths_are_5_smooth_and_change_no_convolution():
+    from edgederain.data.rain_layers import fast_fft_length, fft_convolve
+
+    for n in (1, 7, 97, 249, 283, 1000):
+        m = fast_fft_length(n)
+        assert m >= n and m - n < max(8, n // 10)
+        x = m
+        for p in (2, 3, 5):
+            while x % p == 0:
+                x //= p
+        assert x == 1
+    rng = np.random.default_rng(3)
+    img, kernel = rng.random((53, 71)).astype(np.float32), rng.random((9, 9)).astype(np.float32)
+    direct = np.zeros_like(img, dtype=np.float64)  # 'same' convolution, zero padding
+    padded = np.pad(img.astype(np.float64), 4)
+    flipped = kernel[::-1, ::-1]
+    for y in range(img.shape[0]):
+        for x in range(img.shape[1]):
+            direct[y, x] = (padded[y:y + 9, x:x + 9] * flipped).sum()
+    np.testing.assert_allclose(fft_convolve(img, kernel), direct, rtol=1e-5, atol=1e-5)

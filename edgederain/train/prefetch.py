@@ -1,8 +1,8 @@
 """Training batches drawn by worker processes ahead of the step that needs them (``workers``).
 
-Synthetic rain is rendered on the CPU, one sample at a time: about 25 samples per second on one
-core for the all-weather mixture at 128 x 128. That is enough for a 2-core CPU run (which takes
-about a second per iteration of 4), not for a GPU, which would wait on the data. With
+Synthetic rain is rendered on the CPU, one sample at a time: about 50 samples per second on one
+core for the all-weather mixture at 128 x 128 (docs/training.md). That is enough for a 2-core CPU
+run (which takes a second or more per iteration of 4), not for a GPU, which would wait on the data. With
 ``workers = N`` the batches of the next ``2 N`` steps are computed in ``N`` processes while the
 network trains on the current one.
 
