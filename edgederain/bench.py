@@ -306,7 +306,6 @@ def write_record(path: str | os.PathLike | None, record: dict[str, Any]) -> None
     if path is None:
         return
     import json
-    from pathlib import Path
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -116,9 +116,10 @@ def _run(inputs, output, model, config, provider, options, quiet):
         reasons = "; ".join(f"{u.source}: {u.reason}" for u in unmatched)
         raise InputError(f"no input found ({reasons}); pass image files, folders or globs")
     _check_output(output, inputs, files)
+    path = resolve_model(model, config)  # a packaged name becomes its file (a retired one: an error)
     if model is not None:
-        _refuse_checkpoint(model)
-    session = DerainSession(resolve_model(model, config), config)
+        _refuse_checkpoint(path)
+    session = DerainSession(path, config)
     _warn_fallback(session, provider)
     settings = {"edgederain": __version__, "model": _shown(session.model_path),
                 "model_sha256": _sha256(session.model_path),

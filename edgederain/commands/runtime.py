@@ -90,14 +90,9 @@ def _check_creatable(folder: Path) -> None:
 
 def _refuse_checkpoint(model: Path) -> None:
     """A wrong model file (a PyTorch checkpoint, a folder, an empty file): the runtime's message,
-    before any other work starts. A packaged model's name is looked up instead (a retired name:
-    what to use instead)."""
+    before any other work starts."""
     from edgederain.runtime.modelfile import check_model_file
-    from edgederain.weights import is_packaged_name, model_dir
 
-    if is_packaged_name(model):
-        model_dir(str(model))
-        return
     check_model_file(model)
 
 

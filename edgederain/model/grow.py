@@ -37,8 +37,6 @@ NEW_WEIGHT_SCALE = 0.1  # new channels: the network's own random init, scaled by
 
 def growable(have: ModelConfig, want: ModelConfig) -> bool:
     """Whether :func:`grow_network` can turn a network of ``have`` into one of ``want``."""
-    if have == want:
-        return True
     if have.veil and not want.veil:
         return False
     if len(have.mspam_widths) != len(want.mspam_widths):
@@ -84,9 +82,8 @@ def grow_network(net: DerainNet, want: ModelConfig, *, seed: int = 0) -> DerainN
             f"cannot grow a network of config {have.to_dict()} into {want.to_dict()}: only the veil "
             "head and wider MSPAM widths can be added to a trained network"
         )
-    gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+    with torch.random.fork_rng(devices=[]):  # the caller's random stream is left as it was
+        torch.manual_seed(seed)
         grown = DerainNet(want)
     old_state = net.state_dict()
     state = {}

@@ -47,7 +47,6 @@ class BatchPrefetcher:
             raise ValueError(f"workers must be >= 0, got {workers}")
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
         self.offset, self.count = offset, batch_size if count is None else count
-        self.workers = workers
         self.depth = max(1, depth if depth is not None else 2 * workers)
         self._pending: dict[int, Any] = {}
         self._pool = (mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(dataset,))

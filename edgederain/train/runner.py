@@ -32,7 +32,7 @@ from edgederain.errors import CheckpointError
 from edgederain.train.checkpoint import read_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.csvlog import CsvLog
-from edgederain.data.datasets import PairSource, batch_for_slots
+from edgederain.data.datasets import PairSource
 from edgederain.train.prefetch import BatchPrefetcher
 from edgederain.train.distributed import SINGLE, DistContext, lr_scale
 from edgederain.train.setup import Compute
@@ -146,13 +146,7 @@ class StageRunner:
 
     # -- one iteration -----------------------------------------------------------------------
     def _iterate(self) -> dict[str, float]:
-        offset, count = self.shard
-        if self._batches is not None:
-            rainy, clean = self._batches.batch(self.step)
-        else:
-            rainy, clean = batch_for_slots(
-                self.dataset, self.step * self.config.batch_size + offset, count, seed=self.config.seed
-            )
+        rainy, clean = self._batches.batch(self.step)
         rainy, clean = self.compute.tensor(rainy), self.compute.tensor(clean)
         loss, terms = self.step_fn(rainy, clean)
         if self.dist.enabled:  # every rank sees the whole batch's terms (and a NaN anywhere)
