@@ -52,8 +52,8 @@ def measure(files: dict[str, Path], size: tuple[int, int], threads: int, rounds:
             warmup: int = 1) -> dict[str, Any]:
     """Interleaved timings: ``{file name: {layout: {median_ms, min_ms, runs, ratio_to_sequential}}}``."""
     x = np.random.default_rng(0).random((1, 3, *size), dtype=np.float32)
-    runners = {(f, lay): make_runner(p, *spec, x)
-               for f, p in files.items() for lay, spec in layouts(threads).items()}
+    specs = layouts(threads)
+    runners = {(f, lay): make_runner(p, *spec, x) for f, p in files.items() for lay, spec in specs.items()}
     for fn in runners.values():
         for _ in range(warmup):
             fn()
@@ -65,11 +65,9 @@ def measure(files: dict[str, Path], size: tuple[int, int], threads: int, rounds:
             samples[key].append((time.perf_counter() - t0) * 1e3)
     out: dict[str, Any] = {}
     for (f, lay), v in samples.items():
-        out.setdefault(f, {})[lay] = {"median_ms": round(statistics.median(v), 3),
-                                      "min_ms": round(min(v), 3), "runs": len(v),
-                                      "mode": layouts(threads)[lay][0],
-                                      "intra_op": layouts(threads)[lay][1],
-                                      "inter_op": layouts(threads)[lay][2]}
+        mode, intra, inter = specs[lay]
+        out.setdefault(f, {})[lay] = {"median_ms": round(statistics.median(v), 3), "min_ms": round(min(v), 3),
+                                      "runs": len(v), "mode": mode, "intra_op": intra, "inter_op": inter}
     for f, rows in out.items():
         base = rows["sequential"]["median_ms"]
         for row in rows.values():

@@ -144,16 +144,11 @@ def burst_config(config: Path, backgrounds: Path, out_dir: Path, *, device: str,
     """The training config of the burst, as a dict for a JSON config file."""
     from edgederain.train.config import load_train_config
 
-    cfg = load_train_config(config)
-    d = dict(cfg.__dict__)
-    d.update(backgrounds=[str(backgrounds)], out_dir=str(out_dir), device=device, workers=workers,
-             threads=0)
+    changes = {"backgrounds": (str(backgrounds),), "out_dir": str(out_dir), "device": device,
+               "workers": workers, "threads": 0}
     if device == "cuda":
-        d.update(amp="bf16", channels_last=True)
-    d.update({k: v for k, v in overrides.items() if v is not None})
-    for key in ("data", "milestones", "val_rain"):
-        d[key] = list(d[key])
-    return d
+        changes.update(amp="bf16", channels_last=True)
+    return load_train_config(config).replace(**{**changes, **overrides}).to_dict()
 
 
 def run(config: Path, *, store: Path, out: Path, minutes: float, workers: int, dry_run: bool,
