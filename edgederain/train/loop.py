@@ -178,7 +178,7 @@ def _init_network(config: TrainConfig) -> DerainNet:
     path = _network_file(str(config.init))
     net, _ = load_derain_model(path)
     wanted = config.model_config()
-    if growable(net.config, wanted):
+    if net.config != wanted and growable(net.config, wanted):
         # grow the veil head and/or wider MSPAM onto the init (edgederain.model.grow): the
         # network starts with the init's own outputs
         net = grow_network(net, wanted, seed=config.seed).eval()
