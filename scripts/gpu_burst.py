@@ -27,7 +27,9 @@ backgrounds travel as JPEG parts over a few consecutive calls, like the onnxrunt
            there; the network and its validation scores come back).
 
 Exact device calls (the ``run`` tool; consecutive, since a warm machine is given back after
-about 30 s idle and the stash with it; the tree is 53 MiB, so one 8 MiB part per call):
+about 30 s idle and the stash with it; the tree is 53 MiB, so one 8 MiB part per call, or all
+four parts in one call where the packaged ONNX files and ``weights/lite`` are left out of the
+tree for it, since a burst needs only ``derain.pt`` and ``autoencoder.pt``):
 
     run(carry=["runs/burst/bg-00.tar", "runs/burst/manifest.json"],
         command="python3 scripts/gpu_burst.py stash")                  # then bg-01, bg-02
@@ -54,8 +56,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# the GPU machine runs this file from a copy of the tree, with no installed package: `pack`,
+# `run` and `collect` import edgederain from the tree itself
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 DEFAULT_STASH = Path(os.environ.get("STASH", "/tmp/edgederain-burst"))
 RETURNED = ("derain_best.pt", "derain_log.csv", "config.json")
+STARTUP_S = 150  # data, networks and validation sets before the loop's clock starts; then SIGINT
 
 
 def _rel_names(root: Path) -> list[tuple[Path, str]]:
@@ -158,6 +165,8 @@ def run(config: Path, *, store: Path, out: Path, minutes: float, workers: int, d
     shutil.rmtree(work, ignore_errors=True)
     device = "cpu" if dry_run else "cuda"
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    # the schedule fits the minutes: the loop stops after them and its decays fall at their fractions
+    overrides = {"time_limit": minutes, **overrides}
     if dry_run:
         overrides = {"derain_iterations": 2, "val_count": 1, "val_every": 1, "amp": "off", **overrides}
     cfg = burst_config(config, root, work, device=device, workers=workers, overrides=overrides)
@@ -171,7 +180,7 @@ def run(config: Path, *, store: Path, out: Path, minutes: float, workers: int, d
     with open(out / "train.log", "w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            code = proc.wait(timeout=minutes * 60)
+            code = proc.wait(timeout=minutes * 60 + STARTUP_S)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGINT)  # the loop saves derain_last.pt and stops
             code = proc.wait(timeout=120)

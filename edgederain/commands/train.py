@@ -35,6 +35,9 @@ def _train(
     batch_size: Optional[int] = typer.Option(None, help="Batch size (thesis: 4)."),
     crop: Optional[int] = typer.Option(None, help="Training crop side (thesis: 96)."),
     lr: Optional[float] = typer.Option(None, help="Adam learning rate (thesis: 1e-3)."),
+    time_limit: Optional[float] = typer.Option(
+        None, help="Minutes of training per stage: it ends then or at its iterations, whichever comes "
+                   "first, and the learning-rate decays fall at fractions of the further along."),
     amp: Optional[str] = typer.Option(None, help="off | bf16 (autocast for the forward pass)."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last"),
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda."),
@@ -81,7 +84,7 @@ def _train(
             out_dir=out, stage=stage, model=model, data=data or None, val_data=val_data,
             backgrounds=backgrounds or None, rain=rain, layout=layout, clean_side=clean_side,
             ae_epochs=ae_epochs, ae_iterations=ae_iterations, derain_epochs=derain_epochs,
-            derain_iterations=derain_iterations, batch_size=batch_size, crop=crop, lr=lr, amp=amp,
+            derain_iterations=derain_iterations, batch_size=batch_size, crop=crop, lr=lr, time_limit=time_limit, amp=amp,
             channels_last=channels_last, device=device, threads=threads, workers=workers, seed=seed,
             ae_checkpoint=ae_checkpoint, init=init, val_rain=val_rain or None,
             lr_scaling=lr_scaling, lr_batch=lr_batch, sync_bn=sync_bn,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -66,6 +67,10 @@ class TrainConfig:
     milestones: tuple[float, ...] = (0.25, 0.5, 0.75)
     gamma: float = 0.2
     grad_clip: float = 5.0
+    # minutes of training per stage (0 = no limit): the stage ends at its iterations or after this
+    # much time in the loop, whichever comes first, and the milestones fall at those fractions of
+    # whichever is further along (a run boxed into a borrowed GPU's minutes or a night still decays)
+    time_limit: float = 0.0
     # exponential moving average of the weights (decay per iteration; 0 = off). With it, validation,
     # derain_best.pt / *_final.pt and the "model" of every checkpoint are the averaged weights
     ema: float = 0.0
@@ -129,6 +134,8 @@ class TrainConfig:
             raise ConfigError(f"w_distill must be >= 0, got {self.w_distill}")
         if self.w_pixel < 0:
             raise ConfigError(f"w_pixel must be >= 0, got {self.w_pixel}")
+        if not (self.time_limit >= 0 and math.isfinite(self.time_limit)):
+            raise ConfigError(f"time_limit is minutes of training per stage (0 = none), got {self.time_limit}")
         if any(not 0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
             raise ConfigError(f"milestones are increasing fractions of the schedule in (0, 1), got {self.milestones}")
         for stage in ("ae", "derain"):
@@ -192,7 +199,7 @@ class TrainConfig:
 
 # Keys added after runs were already written: a config.json without them had their default.
 ADDED_KEYS: dict[str, Any] = {"lr_scaling": "none", "lr_batch": 4, "sync_bn": True, "teacher": None, "w_distill": 1.0,
-                             "ema": 0.0, "w_pixel": 0.0}
+                             "ema": 0.0, "w_pixel": 0.0, "time_limit": 0.0}
 
 # What a fine-tune changes from the thesis defaults (``edgederain train --init``, configs/finetune.toml):
 # stage 2 only, a fifth of the learning rate, a short schedule with late decays.

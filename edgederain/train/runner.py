@@ -1,7 +1,8 @@
 """One training stage's iteration loop: optimise, log, validate, checkpoint, resume.
 
 A :class:`StageRunner` owns the optimizer (Adam), the schedule (MultiStepLR stepped per
-iteration) and the files of its stage in ``out_dir`` (``<stage>_last.pt``, ``<stage>_final.pt``,
+iteration; with ``config.time_limit`` the decays fall at fractions of the steps or of the minutes,
+whichever is further along, and the stage ends at the first of the two) and the files of its stage in ``out_dir`` (``<stage>_last.pt``, ``<stage>_final.pt``,
 ``<stage>_best.pt``, ``<stage>_log.csv``). Checkpoints hold everything needed to continue bit for
 bit: model, optimizer and scheduler state, the step, RNG states and the resolved config.
 
@@ -82,8 +83,14 @@ class StageRunner:
         self.best = out / f"{name}_best.pt"
         scale = lr_scale(config)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr if scale == 1.0 else config.lr * scale)
-        milestones = sorted({max(1, round(f * total)) for f in config.milestones})
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones, gamma=config.gamma)
+        self.time_limit = 60.0 * config.time_limit  # seconds of training in the loop; 0 = none
+        if self.time_limit and dist.enabled:
+            raise CheckpointError("time_limit is for single-process runs: ranks would stop at different steps")
+        self.milestones = sorted({max(1, round(f * total)) for f in config.milestones})
+        # with a time limit the runner sets the rate itself (_set_lr); MultiStepLR only keeps state
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            self.optimizer, [] if self.time_limit else self.milestones, gamma=config.gamma)
+        self.trained_seconds = 0.0  # time spent in the loop, over every resume
         self.ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
                     if config.ema > 0 else None)
         self.step = 0
@@ -107,6 +114,7 @@ class StageRunner:
             "total": self.total,
             "metrics": dict(self.metrics),
             "best_score": self.best_score,
+            "trained_seconds": self.trained_seconds,
             "train_config": self.config.resolved(),
         }
         if self.dist.enabled:
@@ -142,6 +150,7 @@ class StageRunner:
             self.scheduler.load_state_dict(data["scheduler"])
             restore_rng_state(data["rng"])
         self.step, self.best_score = int(data["step"]), data.get("best_score")
+        self.trained_seconds = float(data.get("trained_seconds", 0.0))
         self.metrics = dict(data.get("metrics") or {})
 
     # -- one iteration -----------------------------------------------------------------------
@@ -172,6 +181,18 @@ class StageRunner:
         self._consistent = True
         return {**terms, "grad_norm": float(norm)}
 
+    # -- the time limit ----------------------------------------------------------------------
+    def _set_lr(self) -> None:
+        """The rate after the decays passed in steps (as MultiStepLR counts them) or in minutes."""
+        by_steps = sum(1 for m in self.milestones if self.step >= m)
+        by_time = sum(1 for f in self.config.milestones if self.trained_seconds >= f * self.time_limit)
+        passed = max(by_steps, by_time)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * self.config.gamma ** passed
+
+    def _out_of_time(self) -> bool:
+        return bool(self.time_limit) and self.trained_seconds >= self.time_limit
+
     def _validate(self) -> dict[str, float] | None:
         if not self.dist.is_main:
             return None
@@ -191,10 +212,11 @@ class StageRunner:
         if log is None:  # ranks other than 0 neither log nor validate
             return
         log.add(terms)
-        val = self._validate() if self.step % self.config.val_every == 0 or self.step == self.total else None
+        last = self.step == self.total or self._out_of_time()
+        val = self._validate() if self.step % self.config.val_every == 0 or last else None
         if val is not None or self.step % self.config.log_every == 0:
             elapsed = time.perf_counter() - speed[0]
-            log.write(self.step, lr=self.scheduler.get_last_lr()[0], elapsed=elapsed,
+            log.write(self.step, lr=self.optimizer.param_groups[0]["lr"], elapsed=elapsed,
                       it_per_s=(self.step - speed[1]) / max(elapsed, 1e-9), val=val)
         if self.step % self.config.checkpoint_every == 0:
             self._save(self.last)
@@ -211,18 +233,23 @@ class StageRunner:
                      val_keys=self.val_keys) if self.dist.is_main else None
         speed = (time.perf_counter(), self.step)
         if self.step == 0 and self.validate_first and log is not None:  # where a fine-tune starts from
-            log.write(0, lr=self.scheduler.get_last_lr()[0], elapsed=0.0, it_per_s=0.0, val=self._validate())
+            log.write(0, lr=self.optimizer.param_groups[0]["lr"], elapsed=0.0, it_per_s=0.0, val=self._validate())
         bar = tqdm(total=self.total, initial=self.step, desc=self.name, disable=not progress, dynamic_ncols=True)
         offset, count = self.shard
         self._batches = BatchPrefetcher(self.dataset, batch_size=self.config.batch_size, seed=self.config.seed,
                                         workers=self.config.workers, offset=offset, count=count)
+        clock = time.perf_counter()  # trained_seconds counts the loop's time, validation included
         try:
-            while self.step < self.total:
+            while self.step < self.total and not self._out_of_time():
                 if stop_after is not None and self.step >= stop_after:
                     self._save(self.last)
                     self.dist.barrier()
                     return self._result(False, time.perf_counter() - speed[0])
                 terms = self._iterate()
+                now = time.perf_counter()
+                self.trained_seconds, clock = self.trained_seconds + now - clock, now
+                if self.time_limit:
+                    self._set_lr()
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items() if k != "grad_norm"}, refresh=False)
                 self._after_step(terms, log, speed)
