@@ -106,3 +106,30 @@ def test_cli_time_limit_stops_a_long_schedule(backgrounds, tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     final = read_checkpoint(out / "ae_final.pt")
     assert final["step"] == 1 and final["total"] == 500  # 6 ms is over after the first step
+
+
+def test_sigterm_stops_a_run_with_a_checkpoint_and_resume_continues(backgrounds, tmp_path) -> None:
+    """kill / a scheduler's stop: the loop saves its last checkpoint, as on Ctrl-C."""
+    import signal
+    import time
+
+    out = tmp_path / "term"
+    config = tmp_path / "long.json"
+    config.write_text(json.dumps(_config(backgrounds, out, ae_iterations=100000).to_dict()))
+    cmd = [sys.executable, "-m", "edgederain", "train", "--config", str(config), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "ae_log.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.is_file() and len(log.read_text().splitlines()) > 3:  # a few steps trained
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, (stdout, stderr)
+    assert "stopped by SIGTERM" in stdout and "--resume" in stdout
+    step = read_checkpoint(out / "ae_last.pt")["step"]
+    assert 2 < step < 100000
+    again = [*cmd, "--resume", "--time-limit", "0.0001"]
+    refused = subprocess.run(again, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "time_limit" in refused.stderr + refused.stdout  # settings are the run's

@@ -107,12 +107,13 @@ def _train(
         main = ctx is None or ctx.is_main
         try:
             tidy = _tidy_if_nothing_trained(Path(cfg.out_dir)) if main else contextlib.nullcontext()
-            with tidy:
+            with tidy, _sigterm_stops() as stopped:
                 result = train(cfg, resume=resume, progress=progress and main, **({"dist": ctx} if ctx else {}))
         except KeyboardInterrupt:
             if main:
-                typer.echo(f"\ninterrupted; continue with the same command plus --resume (run folder {cfg.out_dir})")
-            raise typer.Exit(130) from None
+                how = "stopped by SIGTERM" if stopped else "interrupted"
+                typer.echo(f"\n{how}; continue with the same command plus --resume (run folder {cfg.out_dir})")
+            raise typer.Exit(143 if stopped else 130) from None
         finally:
             if ctx is not None:
                 _leave(ctx)
@@ -123,6 +124,38 @@ def _train(
             metrics = ", ".join(f"{k} {v:.4g}" for k, v in s.last_metrics.items() if not k.startswith("neg_"))
             typer.echo(f"{s.stage}: {state} at step {s.steps}/{s.total}; {metrics}")
         typer.echo(f"run folder: {result.out_dir}")
+
+
+class _Flag:
+    def __init__(self) -> None:
+        self.value = False
+
+    def __bool__(self) -> bool:
+        return self.value
+
+
+@contextlib.contextmanager
+def _sigterm_stops():
+    """SIGTERM (kill, a job scheduler's stop, a container's shutdown) stops the run like Ctrl-C: the
+    loop saves its last checkpoint. Also what stops a run started in the background, where the
+    shell leaves SIGINT ignored."""
+    import signal
+    import threading
+
+    flag = _Flag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def stop(signum, frame):
+        flag.value = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _join(cfg, backend: str):

@@ -1,0 +1,54 @@
+"""scripts/interpolate_weights.py: the line between two checkpoints of one network."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from edgederain.model import build_model
+from edgederain.model.config import get_preset
+from edgederain.train.checkpoint import read_checkpoint, save_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("interpolate_weights", REPO / "scripts" / "interpolate_weights.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _checkpoint(path: Path, seed: int, preset: str = "tiny") -> Path:
+    torch.manual_seed(seed)
+    model = build_model(get_preset(preset))
+    for m in model.modules():  # BatchNorm statistics differ too
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.num_batches_tracked.fill_(seed)
+    return save_checkpoint(path, model, stage="derain", step=seed)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_interpolates_every_float_tensor(tool, tmp_path, alpha):
+    a, b = _checkpoint(tmp_path / "a.pt", 1), _checkpoint(tmp_path / "b.pt", 2)
+    out = tmp_path / "mix.pt"
+    assert tool.main([str(a), str(b), str(alpha), str(out)]) == 0
+    sa, sb, mix = (read_checkpoint(p)["model"] for p in (a, b, out))
+    for key, t in mix.items():
+        if t.is_floating_point():
+            torch.testing.assert_close(t, (1 - alpha) * sa[key] + alpha * sb[key])
+        else:
+            assert torch.equal(t, sb[key])
+    assert read_checkpoint(out)["interpolated"]["alpha"] == alpha
+    assert any(not torch.equal(sa[k], sb[k]) for k in sa)  # the two ends differ
+
+
+def test_refuses_two_different_networks(tool, tmp_path):
+    a, b = _checkpoint(tmp_path / "a.pt", 1), _checkpoint(tmp_path / "b.pt", 2, preset="lite")
+    with pytest.raises(SystemExit, match="different networks|shapes"):
+        tool.main([str(a), str(b), "0.5", str(tmp_path / "mix.pt")])
