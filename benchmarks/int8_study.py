@@ -30,6 +30,8 @@ VARIANTS: dict[str, dict] = {
     "default(rlcn+io)": dict(),
     "+sigmoid": dict(keep_float=("rlcn", "io", "sigmoid")),
     "+stem+head": dict(keep_float=("rlcn", "io", "stem", "head")),
+    "+stem": dict(keep_float=("rlcn", "io", "stem")),
+    "+head": dict(keep_float=("rlcn", "io", "head")),
     "convs_only": dict(op_types=("Conv",)),
     "per_tensor": dict(per_channel=False),
     "percentile": dict(method="percentile"),

@@ -142,7 +142,9 @@ def test_two_processes_match_one_process_on_the_whole_batch(runs, monkeypatch, t
     assert ddp_out <= 3 * floor_out + 1e-4, (ddp_out, floor_out)
     per_rank = _train2(_config(runs["bg"], tmp_path / "per_rank_bn", sync_bn=False))
     bn_loss, _ = _distance(runs["one"], per_rank)
-    assert bn_loss > 10 * ddp_loss, (bn_loss, ddp_loss)  # measured 2.6e-2: the check sees BN sync
+    # measured 2.6e-2 against 2.4e-4 (Xeon) and 2.65e-3 (AVX2 EPYC, where float reassociation
+    # between the two runs costs ten times more): per-rank BN is well off, the check sees BN sync
+    assert bn_loss > 4 * max(ddp_loss, floor_loss), (bn_loss, ddp_loss, floor_loss)
     saved = (runs["two"] / "config.json").read_text()
     assert '"effective_batch": 4' in saved and '"per_rank_batch": 2' in saved and '"world_size": 2' in saved
     assert read_checkpoint(runs["two"] / "derain_final.pt")["world_size"] == 2
@@ -165,7 +167,10 @@ def test_interrupted_two_process_run_resumes(runs, tmp_path: Path) -> None:
     # the same interrupted run resumed in one process (world size 2 -> 1): the single run's result
     one = train(_config(runs["bg"], tmp_path / "cut1"), resume=True, progress=False).out_dir
     loss, out = _distance(runs["one"], one)
-    assert loss <= 1e-3 and out <= 3e-4, (loss, out)  # measured 2.4e-4 / 4.7e-5, as 2 processes
+    # as close to the single run as the uninterrupted 2-process run is, on this machine's floats
+    # (measured 2.4e-4 / 4.7e-5 on a Xeon, where 2 processes give 2.4e-4 / 6.7e-5)
+    ref_loss, ref_out = _distance(runs["one"], runs["two"])
+    assert loss <= 3 * ref_loss + 1e-4 and out <= 3 * ref_out + 1e-4, (loss, out, ref_loss, ref_out)
 
 
 def test_batch_must_split_over_the_processes() -> None:

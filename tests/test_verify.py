@@ -224,3 +224,33 @@ def test_verify_with_a_missing_clean_partner_exits_2_naming_it(tmp_path):
     out = runner.invoke(app, ["verify", str(path), "--reference", str(checkpoint("tiny")), "--data", str(data)])
     assert out.exit_code == 2, out.output
     assert "rain-2.png: no clean partner" in out.output and "norain-2.png" in out.output
+
+
+def test_cli_int8_export_keeps_the_named_groups_in_float(tmp_path):
+    """--keep-float: the stem's convolutions stay float (no QDQ around them), the rest is INT8."""
+    import onnx
+    from export_fixtures import write_images
+
+    from edgederain.onnxgraph.nodes import nodes_in_groups
+
+    write_images(tmp_path / "calib", 8)
+    paths = {}
+    for name, groups in (("plain", "rlcn,io,veil"), ("stem", "rlcn,io,veil,stem")):
+        paths[name] = tmp_path / f"{name}.onnx"
+        out = runner.invoke(app, ["export", str(checkpoint("tiny")), "-o", str(paths[name]), "--int8",
+                                  "--calib-data", str(tmp_path / "calib"), "--calib-frames", "8",
+                                  "--keep-float", groups, "--no-simplify"])
+        assert out.exit_code == 0, out.output
+
+    def float_convs(path):
+        model = onnx.load(path)
+        dequantized = {o for n in model.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+        return {n.name for n in model.graph.node if n.op_type == "Conv" and n.input[0] not in dequantized}
+
+    plain, stem = float_convs(paths["plain"]), float_convs(paths["stem"])
+    assert stem > plain  # more convs left in float, and those are the stem's
+    stem_nodes = set(nodes_in_groups(onnx.load(paths["stem"]), ["stem"]))
+    assert stem - plain and (stem - plain) <= stem_nodes
+    bad = runner.invoke(app, ["export", str(checkpoint("tiny")), "-o", str(tmp_path / "x.onnx"), "--int8",
+                              "--calib-data", str(tmp_path / "calib"), "--keep-float", "rlcn,nose"])
+    assert bad.exit_code == 2 and "nose" in bad.output and not (tmp_path / "x.onnx").exists()

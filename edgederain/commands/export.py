@@ -55,7 +55,7 @@ def _result_dict(result) -> dict:
 
 
 def _export_config(*, fp16: bool, int8: bool, static: Optional[str], dynamic: bool, method: str,
-                   scheme: str, cache: Optional[Path], **settings):
+                   scheme: str, cache: Optional[Path], keep_float: str = "rlcn,io,veil", **settings):
     """The ExportConfig for the CLI's flags; conflicting flags are errors, not guesses."""
     from edgederain.calibration.quantize import QuantizeConfig
     from edgederain.errors import ExportError
@@ -68,7 +68,9 @@ def _export_config(*, fp16: bool, int8: bool, static: Optional[str], dynamic: bo
     return ExportConfig(
         precision="fp16" if fp16 else "int8" if int8 else "fp32",
         static_size=parse_size(static) if static else None,
-        quantize=QuantizeConfig(method=method, scheme=scheme, cache=cache), **settings,
+        quantize=QuantizeConfig(method=method, scheme=scheme, cache=cache,
+                                keep_float=tuple(g.strip() for g in keep_float.split(",") if g.strip())),
+        **settings,
     )
 
 
@@ -93,6 +95,9 @@ def export(
     calib_rain: Optional[str] = typer.Option(None, help="Render this synthetic rain preset onto "
                                              "--calib-data (clean frames), e.g. light."),
     calib_cache: Optional[Path] = typer.Option(None, help="Reusable calibration cache (JSON)."),
+    keep_float: str = typer.Option("rlcn,io,veil", help="INT8: comma-separated node groups kept in "
+                                   f"float ({', '.join(choices.KEEP_GROUPS)}); e.g. add stem when "
+                                   "INT8 loses accuracy against ground truth."),
     exporter: Exporter = typer.Option(Exporter.dynamo, help="dynamo (opset >= 18) or torchscript."),
     upsample: Upsample = typer.Option(Upsample.auto, help="Decoder upsampling graph: subpixel (fewer "
                                       "MACs; auto for FP32/FP16) or resize (auto for INT8)."),
@@ -108,7 +113,7 @@ def export(
             batch=batch, simplify=simplify, verify=verify, fp16_backend=fp16_converter.value,
             verify_data=verify_data, verify_frames=verify_frames, calib_data=calib_data,
             calib_frames=calib_frames, calib_rain=calib_rain, method=calib_method.value,
-            scheme=int8_scheme.value, cache=calib_cache,
+            scheme=int8_scheme.value, cache=calib_cache, keep_float=keep_float,
         )
         result = export_onnx(checkpoint, output, config=config)
     _echo_result(result)
