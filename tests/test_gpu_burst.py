@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmark_module import load_script
 from train_fixtures import write_backgrounds
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,10 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def burst():
-    spec = importlib.util.spec_from_file_location("gpu_burst", REPO / "scripts" / "gpu_burst.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gpu_burst")
 
 
 @pytest.fixture()

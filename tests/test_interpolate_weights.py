@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,14 @@ import torch
 from edgederain.model import build_model
 from edgederain.model.config import get_preset
 from edgederain.train.checkpoint import read_checkpoint, save_checkpoint
+from benchmark_module import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("interpolate_weights", REPO / "scripts" / "interpolate_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("interpolate_weights")
 
 
 def _checkpoint(path: Path, seed: int, preset: str = "tiny") -> Path:

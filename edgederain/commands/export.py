@@ -54,8 +54,16 @@ def _result_dict(result) -> dict:
             "gates": [g.to_dict() for g in result.gates], "contract": result.contract.to_dict()}
 
 
+KEEP_FLOAT = "rlcn,io,veil"  # QuantizeConfig's default groups, as the CLI spells them
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    """A comma-separated --keep-float value as QuantizeConfig's keep_float."""
+    return tuple(g.strip() for g in text.split(",") if g.strip())
+
+
 def _export_config(*, fp16: bool, int8: bool, static: Optional[str], dynamic: bool, method: str,
-                   scheme: str, cache: Optional[Path], keep_float: str = "rlcn,io,veil", **settings):
+                   scheme: str, cache: Optional[Path], keep_float: str = KEEP_FLOAT, **settings):
     """The ExportConfig for the CLI's flags; conflicting flags are errors, not guesses."""
     from edgederain.calibration.quantize import QuantizeConfig
     from edgederain.errors import ExportError
@@ -68,8 +76,7 @@ def _export_config(*, fp16: bool, int8: bool, static: Optional[str], dynamic: bo
     return ExportConfig(
         precision="fp16" if fp16 else "int8" if int8 else "fp32",
         static_size=parse_size(static) if static else None,
-        quantize=QuantizeConfig(method=method, scheme=scheme, cache=cache,
-                                keep_float=tuple(g.strip() for g in keep_float.split(",") if g.strip())),
+        quantize=QuantizeConfig(method=method, scheme=scheme, cache=cache, keep_float=_groups(keep_float)),
         **settings,
     )
 
@@ -95,7 +102,7 @@ def export(
     calib_rain: Optional[str] = typer.Option(None, help="Render this synthetic rain preset onto "
                                              "--calib-data (clean frames), e.g. light."),
     calib_cache: Optional[Path] = typer.Option(None, help="Reusable calibration cache (JSON)."),
-    keep_float: str = typer.Option("rlcn,io,veil", help="INT8: comma-separated node groups kept in "
+    keep_float: str = typer.Option(KEEP_FLOAT, help="INT8: comma-separated node groups kept in "
                                    f"float ({', '.join(choices.KEEP_GROUPS)}); e.g. add stem when "
                                    "INT8 loses accuracy against ground truth."),
     exporter: Exporter = typer.Option(Exporter.dynamo, help="dynamo (opset >= 18) or torchscript."),
@@ -127,7 +134,7 @@ def quantize(
     method: CalibMethod = typer.Option(CalibMethod.percentile, help="Range calibration method."),
     scheme: Int8Scheme = typer.Option(Int8Scheme.u8s8, help="u8s8 for CPU, s8s8 for TensorRT."),
     per_channel: bool = typer.Option(True, "--per-channel/--per-tensor", help="Weight scales."),
-    keep_float: str = typer.Option("rlcn,io,veil", help="Comma-separated node groups kept in float "
+    keep_float: str = typer.Option(KEEP_FLOAT, help="Comma-separated node groups kept in float "
                                    f"({', '.join(choices.KEEP_GROUPS)})."),
     convs_only: bool = typer.Option(False, "--convs-only", help="Quantize only Conv nodes."),
     calib_frames: int = typer.Option(32, min=1, help="Calibration frames to use."),
@@ -146,7 +153,7 @@ def quantize(
 
         config = QuantizeConfig(
             method=method.value, scheme=scheme.value, per_channel=per_channel,
-            keep_float=tuple(g.strip() for g in keep_float.split(",") if g.strip()),
+            keep_float=_groups(keep_float),
             op_types=("Conv",) if convs_only else None, cache=cache,
         )
         result = quantize_onnx(model, output, calib_data=calib_data, quantize=config,

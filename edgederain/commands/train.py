@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import Iterator, List, Optional
 
@@ -84,7 +85,8 @@ def _train(
             out_dir=out, stage=stage, model=model, data=data or None, val_data=val_data,
             backgrounds=backgrounds or None, rain=rain, layout=layout, clean_side=clean_side,
             ae_epochs=ae_epochs, ae_iterations=ae_iterations, derain_epochs=derain_epochs,
-            derain_iterations=derain_iterations, batch_size=batch_size, crop=crop, lr=lr, time_limit=time_limit, amp=amp,
+            derain_iterations=derain_iterations, batch_size=batch_size, crop=crop, lr=lr, amp=amp,
+            time_limit=time_limit,
             channels_last=channels_last, device=device, threads=threads, workers=workers, seed=seed,
             ae_checkpoint=ae_checkpoint, init=init, val_rain=val_rain or None,
             lr_scaling=lr_scaling, lr_batch=lr_batch, sync_bn=sync_bn,
@@ -105,15 +107,16 @@ def _train(
             )
         ctx = _join(cfg, dist_backend) if use_dist else None
         main = ctx is None or ctx.is_main
+        stopped = threading.Event()  # set when SIGTERM was what stopped the run
         try:
             tidy = _tidy_if_nothing_trained(Path(cfg.out_dir)) if main else contextlib.nullcontext()
-            with tidy, _sigterm_stops() as stopped:
+            with tidy, _sigterm_stops(stopped):
                 result = train(cfg, resume=resume, progress=progress and main, **({"dist": ctx} if ctx else {}))
         except KeyboardInterrupt:
             if main:
-                how = "stopped by SIGTERM" if stopped else "interrupted"
+                how = "stopped by SIGTERM" if stopped.is_set() else "interrupted"
                 typer.echo(f"\n{how}; continue with the same command plus --resume (run folder {cfg.out_dir})")
-            raise typer.Exit(143 if stopped else 130) from None
+            raise typer.Exit(143 if stopped.is_set() else 130) from None
         finally:
             if ctx is not None:
                 _leave(ctx)
@@ -126,34 +129,24 @@ def _train(
         typer.echo(f"run folder: {result.out_dir}")
 
 
-class _Flag:
-    def __init__(self) -> None:
-        self.value = False
-
-    def __bool__(self) -> bool:
-        return self.value
-
-
 @contextlib.contextmanager
-def _sigterm_stops():
+def _sigterm_stops(stopped: threading.Event):
     """SIGTERM (kill, a job scheduler's stop, a container's shutdown) stops the run like Ctrl-C: the
     loop saves its last checkpoint. Also what stops a run started in the background, where the
-    shell leaves SIGINT ignored."""
+    shell leaves SIGINT ignored. Sets ``stopped`` when SIGTERM was the cause."""
     import signal
-    import threading
 
-    flag = _Flag()
     if threading.current_thread() is not threading.main_thread():
-        yield flag
+        yield
         return
 
     def stop(signum, frame):
-        flag.value = True
+        stopped.set()
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        yield flag
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
 

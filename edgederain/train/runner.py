@@ -1,9 +1,10 @@
 """One training stage's iteration loop: optimise, log, validate, checkpoint, resume.
 
 A :class:`StageRunner` owns the optimizer (Adam), the schedule (MultiStepLR stepped per
-iteration; with ``config.time_limit`` the decays fall at fractions of the steps or of the minutes,
-whichever is further along, and the stage ends at the first of the two) and the files of its stage in ``out_dir`` (``<stage>_last.pt``, ``<stage>_final.pt``,
-``<stage>_best.pt``, ``<stage>_log.csv``). Checkpoints hold everything needed to continue bit for
+iteration; with ``config.time_limit`` the decays fall at fractions of the steps or of the
+minutes, whichever is further along, and the stage ends at the first of the two) and the files
+of its stage in ``out_dir`` (``<stage>_last.pt``, ``<stage>_final.pt``, ``<stage>_best.pt``,
+``<stage>_log.csv``). Checkpoints hold everything needed to continue bit for
 bit: model, optimizer and scheduler state, the step, RNG states and the resolved config.
 
 With ``config.ema`` > 0 the runner also keeps an exponential moving average of the weights
