@@ -101,7 +101,7 @@ def preset_rows(name: str, backgrounds: list[Path], seed: int) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("runs/rain_stats.json"))
-    ap.add_argument("--presets", nargs="*", default=sorted(PRESETS))
+    ap.add_argument("--presets", nargs="*", default=sorted(set(PRESETS) - {"clear"}))  # clear adds nothing
     ap.add_argument("--count", type=int, default=60, help="backgrounds per preset (evenly spaced)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

@@ -209,3 +209,16 @@ def test_fast_fft_lengths_are_5_smooth_and_change_no_convolution():
         for x in range(img.shape[1]):
             direct[y, x] = (padded[y:y + 9, x:x + 9] * flipped).sum()
     np.testing.assert_allclose(fft_convolve(img, kernel), direct, rtol=1e-5, atol=1e-5)
+
+
+def test_fine_rain_is_short_faint_and_widespread() -> None:
+    """``fine`` is the distant downpour: its streaks are shorter and fainter than ``heavy``'s yet
+    cover a large share of the frame, and it comes with a transmission veil and a camera."""
+    fine, heavy = PRESETS["fine"], PRESETS["heavy"]
+    assert max(max(s.length) for s in fine.seed_layers) < max(max(s.length) for s in heavy.seed_layers)
+    assert not brightens_only(fine) and fine.transmission[0] < 1.0 and fine.jpeg_prob > 0.5
+    for seed in range(4):
+        f, _, _ = render_rain(320, 480, fine, np.random.default_rng(seed))
+        h, _, _ = render_rain(320, 480, heavy, np.random.default_rng(seed))
+        assert np.percentile(f, 99.5) < 0.5 * np.percentile(h, 99.5)  # faint
+        assert (f > 0.02).mean() > 0.12  # but everywhere

@@ -25,7 +25,7 @@ def _train(
     val_data: Optional[str] = typer.Option(None, help="Paired folder for validation."),
     backgrounds: Optional[List[str]] = typer.Option(None, help="Clean photos for synthetic rain (repeatable)."),
     rain: Optional[str] = typer.Option(
-        None, help="Synthetic rain preset or mixture: light | medium | heavy | storm | camera | all-weather."
+        None, help="Synthetic rain preset or mixture: light | medium | heavy | storm | camera | fine | all-weather."
     ),
     layout: Optional[str] = typer.Option(None, help="Paired layout: auto | folders | prenet | side-by-side."),
     clean_side: Optional[str] = typer.Option(None, help="side-by-side: which half is clean (left | right)."),
@@ -203,7 +203,7 @@ def _apply_flags(base, flags: dict):
 def _synth(
     clean: List[Path] = typer.Argument(..., help="Clean images or folders of them."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder; gets rainy/ and clean/."),
-    rain: str = typer.Option("light", help="Rain preset or mixture: light | medium | heavy | storm | camera | all-weather."),
+    rain: str = typer.Option("light", help="Rain preset or mixture: light | medium | heavy | storm | camera | fine | all-weather."),
     copies: int = typer.Option(1, min=1, help="Rainy versions per clean image (rainy/NAME_k.png)."),
     max_side: int = typer.Option(0, min=0, help="Downscale so the longer side is at most this (0 = keep)."),
     seed: int = typer.Option(0),

@@ -15,6 +15,13 @@ what they look like: ``docs/img/rain_gallery.jpg`` (``scripts/make_rain_gallery.
 ``storm``  ``heavy`` at 1.5x density, 2-5 directions, thicker veil (t 0.45-0.8).
 ``camera`` Real-camera light/medium rain: ``medium`` streaks with a mild veil, noise, JPEG
            (quality 40-90) and downscaling more often than not.
+``fine``   Fine, dense, low-contrast rain seen at a distance through mist (a downpour over a
+           street, rain over foliage): many short (5-14 px), sub-pixel-thin seed streaks
+           within 20 deg of vertical in 1-2 directions, a sparser layer of longer ones, a
+           transmission veil (t 0.65-0.92) and a camera that compresses (JPEG 40-90 on 70 % of
+           images) and downscales. Li et al. 2019's recipe at short kernel lengths; Garg and
+           Nayar: drops far from the camera are imaged as short, faint streaks whose contrast
+           falls with distance, and their sum is the veil.
 ========== ===================================================================================
 
 Mixtures draw one preset per image: ``all-weather`` (the default model's training rain) is
@@ -50,6 +57,13 @@ _HEAVY_SEEDS = (
     # near: sparse, long, wide, bright and out of focus (Garg and Nayar)
     SeedLayer(density=(0.0002, 0.0006), length=(35, 60), thickness=(0.5, 0.9), intensity=(0.35, 0.80),
               defocus=(0.3, 1.0)),
+)
+
+_FINE_SEEDS = (
+    # distant drops: very dense, short, thinner than a pixel, faint
+    SeedLayer(density=(0.008, 0.025), length=(5, 14), thickness=(0.1, 0.25), intensity=(0.04, 0.16)),
+    # nearer drops: sparser, longer, brighter
+    SeedLayer(density=(0.0015, 0.005), length=(12, 28), thickness=(0.2, 0.35), intensity=(0.10, 0.32)),
 )
 
 _CAMERA = dict(noise=(0.002, 0.012), noise_prob=0.3, jpeg_quality=(60, 95), jpeg_prob=0.3,
@@ -123,6 +137,25 @@ PRESETS: dict[str, RainConfig] = {
         jpeg_prob=0.7,
         exposure=(0.7, 1.15),
         downscale=(1.0, 2.0),
+    ),
+    "fine": RainConfig(
+        layers=(),
+        seed_layers=_FINE_SEEDS,
+        angle=(-20, 20),
+        angle_jitter=2.0,
+        directions=(1, 2),
+        direction_spread=5.0,
+        density_scale=(0.7, 1.3),
+        intensity_scale=(0.7, 1.2),
+        length_scale=(0.8, 1.3),
+        transmission=(0.65, 0.92),
+        airlight=(0.7, 1.0),
+        noise=(0.003, 0.012),
+        noise_prob=0.5,
+        jpeg_quality=(40, 90),
+        jpeg_prob=0.7,
+        exposure=(0.8, 1.1),
+        downscale=(1.0, 1.8),
     ),
     # No rain at all: the rainy image is the clean one. A share of these pairs teaches the network to
     # leave rain-free frames (and rain-free regions) alone instead of "deraining" texture away.
