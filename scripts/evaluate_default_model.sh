@@ -14,7 +14,7 @@ name=$(basename "$w"); [ "$name" = weights ] && name=default
 out=runs/$name-eval
 mkdir -p "$out"
 ed=.venv/bin/edgederain
-for s in heavy light storm camera; do
+for s in heavy light storm camera fine; do
   [ -d "runs/val/$s" ] || { .venv/bin/python scripts/make_val_sets.py; break; }
 done
 $ed evaluate identity --data "$data" --json "$out/rainy.json" --no-progress
@@ -22,7 +22,7 @@ $ed evaluate "$w/derain.pt" --data "$data" --json "$out/pytorch.json" --grid "$o
 for p in fp32 fp16 int8; do
   $ed evaluate "$w/derain_$p.onnx" --data "$data" --json "$out/$p.json" --no-progress
 done
-for s in heavy light storm camera; do
+for s in heavy light storm camera fine; do
   $ed evaluate identity --data "runs/val/$s" --json "$out/val_${s}_rainy.json" --no-progress
   for p in fp32 int8; do
     $ed evaluate "$w/derain_$p.onnx" --data "runs/val/$s" --json "$out/val_${s}_$p.json" --no-progress
@@ -48,7 +48,7 @@ for n in ("rainy", "pytorch", "fp32", "fp16", "int8"):
 print("\nSynthetic validation sets (17 held-out backgrounds each), PSNR Y / SSIM Y\n")
 print("| set | rainy input | FP32 | INT8 | FP32 gain |")
 print("|---|---:|---:|---:|---:|")
-for s in ("heavy", "storm", "camera", "light"):
+for s in ("heavy", "storm", "camera", "light", "fine"):
     r, f, i = (load(f"val_{s}_{p}") for p in ("rainy", "fp32", "int8"))
     print(f"| {s} | {r['psnr_y']:.2f} / {r['ssim_y']:.3f} | {f['psnr_y']:.2f} / {f['ssim_y']:.3f} "
           f"| {i['psnr_y']:.2f} / {i['ssim_y']:.3f} | {f['psnr_y'] - r['psnr_y']:+.2f} dB |")

@@ -6,7 +6,7 @@ Backgrounds are the ones every training run holds out (every 20th image of
 "clean pass-through" set for Rain100L: its clean images as both input and target, which checks that
 the model leaves rain-free images alone.
 
-    .venv/bin/python scripts/make_val_sets.py [--out runs/val] [--presets heavy light storm camera]
+    .venv/bin/python scripts/make_val_sets.py [--out runs/val] [--presets heavy light storm camera fine]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ DATA = REPO.parent / "shared" / "data"
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "val")
-    ap.add_argument("--presets", nargs="*", default=["heavy", "light", "storm", "camera"])
+    ap.add_argument("--presets", nargs="*", default=["heavy", "light", "storm", "camera", "fine"])
     ap.add_argument("--seed", type=int, default=2026)
     args = ap.parse_args()
     _, held = split_holdout(list_backgrounds([DATA / "backgrounds"]), every=20)

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: score_checkpoints.sh LABEL=CHECKPOINT [...]" >&2; exit 2; }
 ed=.venv/bin/edgederain
-sets="heavy storm light camera"
+sets="heavy storm light camera fine"
 for s in $sets rain100l-clean; do
   [ -d "runs/val/$s" ] || { .venv/bin/python scripts/make_val_sets.py; break; }
 done
@@ -25,7 +25,7 @@ done
 .venv/bin/python - "${labels[@]}" <<'PY'
 import json, sys
 from pathlib import Path
-sets = ["rain100l", "heavy", "storm", "light", "camera", "rain100l-clean"]
+sets = ["rain100l", "heavy", "storm", "light", "camera", "fine", "rain100l-clean"]
 print("| checkpoint | " + " | ".join(sets) + " |")
 print("|---|" + "---:|" * len(sets))
 for label in sys.argv[1:]:
