@@ -124,6 +124,28 @@ def test_mixture_draws_every_component_by_weight() -> None:
         RainMixture.from_dict({"mixture": {"drizzle": 1.0}})
 
 
+def test_mixture_list_entries_vary_a_preset_by_the_fields_they_name() -> None:
+    mix = RainMixture.from_dict({"mixture": [
+        {"name": "light", "weight": 0.5},
+        {"name": "fine-clear-air", "base": "fine", "weight": 0.25, "rain": {"transmission": [0.95, 1.0]}},
+        {"name": "heavy", "weight": 0.25, "rain": {"exposure": [1.0, 1.0]}},
+    ]})
+    (_, _, light), (_, _, clear_air), (_, _, heavy) = mix.components
+    assert light == PRESETS["light"]
+    assert clear_air.transmission == (0.95, 1.0) and PRESETS["fine"].transmission != (0.95, 1.0)
+    assert clear_air.seed_layers == PRESETS["fine"].seed_layers and clear_air.jpeg_prob == PRESETS["fine"].jpeg_prob
+    assert heavy.exposure == (1.0, 1.0) and heavy.seed_layers == PRESETS["heavy"].seed_layers
+    assert RainMixture.from_dict(mix.to_dict()) == mix  # the saved (full) form reads back the same
+    with pytest.raises(ConfigError, match="base 'drizzle' is not a rain preset"):
+        RainMixture.from_dict({"mixture": [{"name": "x", "base": "drizzle", "weight": 1.0}]})
+    with pytest.raises(ConfigError, match="not a preset: give it a base"):
+        RainMixture.from_dict({"mixture": [{"name": "mine", "weight": 1.0}]})
+    with pytest.raises(ConfigError, match="name, weight"):
+        RainMixture.from_dict({"mixture": [{"name": "light", "wieght": 1.0}]})
+    with pytest.raises(ConfigError, match="unknown"):
+        RainMixture.from_dict({"mixture": [{"name": "fine", "weight": 1.0, "rain": {"transmision": [1, 1]}}]})
+
+
 def test_config_validation_and_round_trip() -> None:
     for cfg in PRESETS.values():
         assert RainConfig.from_dict(cfg.to_dict()) == cfg

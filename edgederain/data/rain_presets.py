@@ -220,13 +220,35 @@ class RainMixture:
                 items.append((name, _weight(name, weight), cfg))
         elif isinstance(spec, (list, tuple)):
             for entry in spec:
-                if not isinstance(entry, dict) or set(entry) != {"name", "weight", "rain"}:
-                    raise ConfigError(f"mixture entries are {{name, weight, rain}} tables, got {entry!r}")
-                items.append((str(entry["name"]), _weight(entry["name"], entry["weight"]),
-                              RainConfig.from_dict(dict(entry["rain"]))))
+                items.append(_mixture_entry(entry))
         else:
             raise ConfigError(f"mixture must map preset names to weights, got {spec!r}")
         return cls(tuple(items))
+
+
+def _mixture_entry(entry: Any) -> tuple[str, float, RainConfig]:
+    """One ``{name, weight[, base][, rain]}`` table of a mixture's list form.
+
+    ``rain`` overrides fields of ``base`` (default: the preset called ``name``, if there is one), so
+    a variant of a preset names only what it changes; with neither a preset nor ``base``, ``rain``
+    is a whole :class:`RainConfig` (unset fields take its defaults).
+    """
+    keys = {"name", "weight", "base", "rain"}
+    if not isinstance(entry, dict) or not {"name", "weight"} <= set(entry) or not set(entry) <= keys:
+        raise ConfigError(f"mixture entries are {{name, weight[, base][, rain]}} tables, got {entry!r}")
+    name = str(entry["name"])
+    base_name = entry.get("base", name if name in PRESETS else None)
+    if base_name is not None and base_name not in PRESETS:
+        raise ConfigError(f"mixture component {name!r}: base {base_name!r} is not a rain preset; "
+                          f"presets: {', '.join(PRESETS)}")
+    overrides = entry.get("rain", {})
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"mixture component {name!r}: rain must be a table, got {overrides!r}")
+    if base_name is None and not overrides:
+        raise ConfigError(f"mixture component {name!r} is not a preset: give it a base preset or a rain "
+                          f"table; presets: {', '.join(PRESETS)}")
+    fields = {**PRESETS[base_name].to_dict(), **overrides} if base_name is not None else dict(overrides)
+    return name, _weight(name, entry["weight"]), RainConfig.from_dict(fields)
 
 
 def _weight(name: Any, value: Any) -> float:
