@@ -108,6 +108,34 @@ def test_cli_time_limit_stops_a_long_schedule(backgrounds, tmp_path) -> None:
     assert final["step"] == 1 and final["total"] == 500  # 6 ms is over after the first step
 
 
+def test_an_interrupt_inside_the_weight_update_waits_for_the_step_to_end(backgrounds, tmp_path, monkeypatch) -> None:
+    """Ctrl-C (or SIGTERM) landing between the optimizer step and the step count still leaves a
+    checkpoint, at the step just finished, and the resumed run ends where an unbroken one does."""
+    import signal
+
+    scheduler_step = torch.optim.lr_scheduler.MultiStepLR.step
+    fired = []
+
+    def interrupted_mid_update(self, *args, **kwargs):
+        if self.last_epoch == 2 and not fired:  # the third training step, weights already updated
+            fired.append(True)
+            signal.raise_signal(signal.SIGINT)
+        return scheduler_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.lr_scheduler.MultiStepLR, "step", interrupted_mid_update)
+    config = _config(backgrounds, tmp_path / "cut", ae_iterations=6)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=False)
+    assert fired
+    last = read_checkpoint(tmp_path / "cut" / "ae_last.pt")
+    assert last["step"] == 3 and last["scheduler"]["last_epoch"] == 3
+    train(config, resume=True, progress=False)
+    train(_config(backgrounds, tmp_path / "whole", ae_iterations=6), progress=False)
+    a = read_checkpoint(tmp_path / "cut" / "ae_final.pt")["model"]
+    b = read_checkpoint(tmp_path / "whole" / "ae_final.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in b)
+
+
 def test_sigterm_stops_a_run_with_a_checkpoint_and_resume_continues(backgrounds, tmp_path) -> None:
     """kill / a scheduler's stop: the loop saves its last checkpoint, as on Ctrl-C."""
     import signal
@@ -124,6 +152,7 @@ def test_sigterm_stops_a_run_with_a_checkpoint_and_resume_continues(backgrounds,
         if log.is_file() and len(log.read_text().splitlines()) > 3:  # a few steps trained
             break
         time.sleep(0.05)
+    assert proc.poll() is None and len(log.read_text().splitlines()) > 3, "training never got going"
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143, (stdout, stderr)

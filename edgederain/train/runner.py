@@ -19,7 +19,10 @@ means over the ranks (what one process would log for the whole batch).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,37 @@ from edgederain.data.datasets import PairSource
 from edgederain.train.prefetch import BatchPrefetcher
 from edgederain.train.distributed import SINGLE, DistContext, lr_scale
 from edgederain.train.setup import Compute
+
+
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Holds Ctrl-C and SIGTERM back while the block runs, then acts on them as they would have.
+
+    The weight update, the EMA, the schedule and the step count change together: an interrupt
+    raised between them would leave no state a checkpoint could resume from bit for bit, so the
+    stop waits the few milliseconds to the end of the step. Only the main thread gets signals.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {s: signal.getsignal(s) for s in _HELD_SIGNALS}
+    for s in _HELD_SIGNALS:
+        signal.signal(s, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    for signum in caught[:1]:
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, None)
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(signum)
 
 
 @dataclass
@@ -173,13 +207,14 @@ class StageRunner:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        self._consistent = False
-        self.optimizer.step()
-        if self.ema is not None:
-            self.ema.update_parameters(self.model)
-        self.scheduler.step()
-        self.step += 1
-        self._consistent = True
+        with _interrupts_held():
+            self._consistent = False
+            self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
+            self.scheduler.step()
+            self.step += 1
+            self._consistent = True
         return {**terms, "grad_norm": float(norm)}
 
     # -- the time limit ----------------------------------------------------------------------
