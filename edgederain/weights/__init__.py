@@ -37,8 +37,8 @@ MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 RETIRED: dict[str, str] = {
     "light": (
         "the packaged model 'light' (light rain only) was retired: the default 'all-weather' model "
-        "scores higher on light rain too (35.85 against 34.73 dB Y on the light validation set, "
-        "34.21 against 32.59 on Rain100L) and removes heavy rain as well; use --model all-weather "
+        "scores higher on light rain too (on the light validation set and on Rain100L; the figures are "
+        "in edgederain/weights/MODEL_CARD.md) and removes heavy rain as well; use --model all-weather "
         "(the default). Its files are in the project's history: `git show "
         "80324e3:edgederain/weights/light/derain_fp32.onnx > light_fp32.onnx` (derain.pt, "
         "derain_fp16.onnx and derain_int8.onnx likewise)"
