@@ -122,3 +122,44 @@ def test_cli_init_without_model_takes_the_checkpoints_network(tmp_path: Path) ->
     assert saved["model"] == build_model("tiny-veil").config.to_dict()
     net, _ = load_derain_model(out / "derain_last.pt")
     assert net.config.veil
+
+
+def test_init_sha256_pins_the_start(tmp_path: Path) -> None:
+    from edgederain.train.checkpoint import sha256_of
+
+    digest = sha256_of(checkpoint_file())
+    # the right digest (a prefix, any case) trains as without it
+    cfg = _config(tmp_path, w_embedding=0.0, init_sha256=digest[:12].upper())
+    assert cfg.init_sha256 == digest[:12]
+    assert train(cfg, progress=False).stages[0].completed
+    # another digest is refused before anything is written, naming both and how to restore
+    wrong = ("0" if digest[0] != "0" else "1") + digest[1:16]
+    bad = cfg.replace(init_sha256=wrong, out_dir=str(tmp_path / "run2"))
+    with pytest.raises(ConfigError) as err:
+        train(bad, progress=False)
+    msg = str(err.value)
+    assert digest[:12] in msg and wrong[:12] in msg and "git log" in msg
+    assert not (tmp_path / "run2" / "config.json").exists()
+
+
+def test_init_sha256_is_not_checked_when_a_run_resumes_from_its_own_weights(tmp_path: Path) -> None:
+    from edgederain.train.checkpoint import sha256_of
+
+    cfg = _config(tmp_path, w_embedding=0.0, derain_iterations=2)
+    train(cfg, progress=False, stop_after=1)
+    # the init changed since (here: the pin no longer matches); the run continues from derain_last.pt
+    digest = sha256_of(checkpoint_file())
+    moved = cfg.replace(init_sha256=("0" if digest[0] != "0" else "1") + digest[1:16])
+    result = train(moved, resume=True, progress=False)
+    assert result.stages[0].completed and result.stages[0].steps == 2
+
+
+@pytest.mark.parametrize("value", ["abc", "xyz12345", "0" * 65])
+def test_init_sha256_must_be_hex_digits(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="init_sha256"):
+        TrainConfig(init="default", init_sha256=value)
+
+
+def test_init_sha256_needs_an_init() -> None:
+    with pytest.raises(ConfigError, match="init is not"):
+        TrainConfig(init_sha256="c88ae3aa")

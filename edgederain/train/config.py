@@ -89,6 +89,9 @@ class TrainConfig:
     ae_checkpoint: str | None = None
     # fine-tuning: stage 2 starts from these weights: a packaged model's name or a checkpoint path
     init: str | None = None
+    # the SHA-256 (full, or a prefix of at least 8 hex digits) the init file must have: a config
+    # that starts from a packaged name reproduces its run only while that file is unchanged
+    init_sha256: str | None = None
     # distillation (stage 2): a teacher network (packaged name or checkpoint path) whose output the
     # network also learns to match, L1 weighted by w_distill; the teacher may be of another preset
     teacher: str | None = None
@@ -148,6 +151,13 @@ class TrainConfig:
         for name in ("crop", "val_crop"):
             if getattr(self, name) % crop_multiple:
                 raise ConfigError(f"{name} must be a multiple of {crop_multiple}, got {getattr(self, name)}")
+        if self.init_sha256 is not None:
+            digest = str(self.init_sha256).lower()
+            if self.init is None:
+                raise ConfigError("init_sha256 is set but init is not: name the checkpoint it checks")
+            if len(digest) < 8 or len(digest) > 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise ConfigError(f"init_sha256 must be 8 to 64 hex digits of a SHA-256, got {self.init_sha256!r}")
+            object.__setattr__(self, "init_sha256", digest)
         self.rain_config()  # validates
         for name in self.val_rain:
             rain_from_spec(name)
@@ -199,7 +209,8 @@ class TrainConfig:
 
 # Keys added after runs were already written: a config.json without them had their default.
 ADDED_KEYS: dict[str, Any] = {"lr_scaling": "none", "lr_batch": 4, "sync_bn": True, "teacher": None, "w_distill": 1.0,
-                             "ema": 0.0, "w_pixel": 0.0, "time_limit": 0.0}
+                             "ema": 0.0, "w_pixel": 0.0, "time_limit": 0.0,
+                             "init_sha256": None}
 
 # What a fine-tune changes from the thesis defaults (``edgederain train --init``, configs/finetune.toml):
 # stage 2 only, a fifth of the learning rate, a short schedule with late decays.

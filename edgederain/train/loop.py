@@ -39,7 +39,7 @@ from edgederain.model.config import ModelConfig
 from edgederain.model.autoencoder import RainAutoencoder, transfer_decoder
 from edgederain.model.grow import grow_network, growable
 from edgederain.model.net import DerainNet
-from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint
+from edgederain.train.checkpoint import load_autoencoder, load_derain_model, read_checkpoint, sha256_of
 from edgederain.train.config import ADDED_KEYS, TrainConfig
 from edgederain.data.datasets import PairSource, steps_per_epoch
 from edgederain.train.distributed import SINGLE, DistContext, describe, describe_line
@@ -52,7 +52,7 @@ from edgederain.weights import is_packaged_name
 StageName = Literal["ae", "derain"]
 # settings that may differ on --resume without changing what is computed
 RESUMABLE_CHANGES = ("stage", "threads", "workers", "val_every", "checkpoint_every", "log_every", "device",
-                     "distributed")
+                     "distributed", "init_sha256")
 StepFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 
@@ -173,6 +173,26 @@ def init_model_config(init: str) -> dict:
     return read_checkpoint(_network_file(init))["config"].to_dict()
 
 
+def check_init_sha256(config: TrainConfig) -> None:
+    """Refuse an ``init`` file whose SHA-256 differs from the config's ``init_sha256``."""
+    if config.init_sha256 is None:
+        return
+    path = _network_file(str(config.init))
+    if not path.is_file():
+        raise ConfigError(f"init {config.init!r}: {path} not found")
+    actual = sha256_of(path)
+    if not actual.startswith(config.init_sha256):
+        hint = (
+            f" (the packaged {config.init!r} weights changed since the config was written; restore "
+            f"the commit's file with `git log -- {path.as_posix()}` and `git checkout`)"
+            if is_packaged_name(config.init) else ""
+        )
+        raise ConfigError(
+            f"init {path} has SHA-256 {actual[:12]}..., the config expects {config.init_sha256[:12]}...{hint}; "
+            "or drop init_sha256 to start from the file as it is"
+        )
+
+
 def _init_network(config: TrainConfig) -> DerainNet:
     """The network stage 2 starts from when fine-tuning (``init``): weights of a derain checkpoint."""
     path = _network_file(str(config.init))
@@ -279,6 +299,8 @@ def train(
     if dist.enabled:
         dist.per_rank_batch(config.batch_size)  # refuses a batch that does not split
     out = _check_out_dir(config, resume)
+    if not (resume and any((out / f"derain_{k}.pt").is_file() for k in ("last", "final"))):
+        check_init_sha256(config)  # a resumed stage 2 continues from its own weights, not the init
     _write_config(config, out, resume, dist)
     compute = Compute.from_config(config)
     if dist.enabled:
