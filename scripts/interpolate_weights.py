@@ -8,6 +8,11 @@ packaged weights and the GPU burst's (Rain100L and heavy rain against real-rain 
     .venv/bin/python scripts/interpolate_weights.py A.pt B.pt ALPHA OUT.pt
     .venv/bin/python scripts/interpolate_weights.py edgederain/weights/derain.pt \\
         runs/burst-1/derain_best.pt 0.5 runs/rr/soup0.5.pt
+
+If one network is the other with only a grown part (the veil head, wider MSPAM:
+``edgederain/model/grow.py``), the smaller one is grown first, as ``edgederain train`` grows an
+``init``; pass the seed of that run (``--grow-seed``) so the new weights start where the grown
+run's did and the two lie on one line.
 """
 
 from __future__ import annotations
@@ -39,11 +44,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("b", type=Path)
     ap.add_argument("alpha", type=float, help="0 gives A, 1 gives B")
     ap.add_argument("out", type=Path)
+    ap.add_argument("--grow-seed", type=int, default=0,
+                    help="seed of the run that grew the larger network (its training config's seed)")
     args = ap.parse_args(argv)
+    from edgederain.model.grow import grow_network, growable
     from edgederain.train.checkpoint import load_derain_model, save_checkpoint
 
     model_a, _ = load_derain_model(args.a)
     model_b, data_b = load_derain_model(args.b)
+    if model_a.config != model_b.config:
+        if growable(model_a.config, model_b.config):
+            model_a = grow_network(model_a, model_b.config, seed=args.grow_seed)
+        elif growable(model_b.config, model_a.config):
+            model_b = grow_network(model_b, model_a.config, seed=args.grow_seed)
+        else:
+            raise SystemExit(
+                f"the checkpoints hold different networks ({model_a.config.to_dict()} and "
+                f"{model_b.config.to_dict()}), and neither is the other with a grown part"
+            )
     model_a.load_state_dict(interpolate(model_a.state_dict(), model_b.state_dict(), args.alpha))
     meta = {k: data_b[k] for k in ("stage", "step", "total", "train_config") if k in data_b}
     meta["interpolated"] = {"a": str(args.a), "b": str(args.b), "alpha": args.alpha}
