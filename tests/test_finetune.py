@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from edgederain.cli import app
 from edgederain.errors import ConfigError
 from edgederain.io import write_image
-from edgederain.train.checkpoint import load_derain_model, read_checkpoint
+from edgederain.train.checkpoint import load_derain_model, read_checkpoint, sha256_of
 from edgederain.train.config import FINETUNE_DEFAULTS, TrainConfig
 from edgederain.train.loop import init_model_config, train
 from edgederain.train.setup import Compute, build_datasets
@@ -124,16 +124,19 @@ def test_cli_init_without_model_takes_the_checkpoints_network(tmp_path: Path) ->
     assert net.config.veil
 
 
-def test_init_sha256_pins_the_start(tmp_path: Path) -> None:
-    from edgederain.train.checkpoint import sha256_of
+def _another_digest(digest: str) -> str:
+    """A 16-digit prefix that ``digest`` does not start with."""
+    return ("0" if digest[0] != "0" else "1") + digest[1:16]
 
+
+def test_init_sha256_pins_the_start(tmp_path: Path) -> None:
     digest = sha256_of(checkpoint_file())
     # the right digest (a prefix, any case) trains as without it
     cfg = _config(tmp_path, w_embedding=0.0, init_sha256=digest[:12].upper())
     assert cfg.init_sha256 == digest[:12]
     assert train(cfg, progress=False).stages[0].completed
     # another digest is refused before anything is written, naming both and how to restore
-    wrong = ("0" if digest[0] != "0" else "1") + digest[1:16]
+    wrong = _another_digest(digest)
     bad = cfg.replace(init_sha256=wrong, out_dir=str(tmp_path / "run2"))
     with pytest.raises(ConfigError) as err:
         train(bad, progress=False)
@@ -143,13 +146,10 @@ def test_init_sha256_pins_the_start(tmp_path: Path) -> None:
 
 
 def test_init_sha256_is_not_checked_when_a_run_resumes_from_its_own_weights(tmp_path: Path) -> None:
-    from edgederain.train.checkpoint import sha256_of
-
     cfg = _config(tmp_path, w_embedding=0.0, derain_iterations=2)
     train(cfg, progress=False, stop_after=1)
     # the init changed since (here: the pin no longer matches); the run continues from derain_last.pt
-    digest = sha256_of(checkpoint_file())
-    moved = cfg.replace(init_sha256=("0" if digest[0] != "0" else "1") + digest[1:16])
+    moved = cfg.replace(init_sha256=_another_digest(sha256_of(checkpoint_file())))
     result = train(moved, resume=True, progress=False)
     assert result.stages[0].completed and result.stages[0].steps == 2
 
