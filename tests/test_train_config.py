@@ -152,3 +152,10 @@ def test_the_type_check_reads_any_config_dataclass() -> None:
     ]:
         with pytest.raises(ConfigError, match=match):
             check_known_keys(Outer, data, what="x")
+
+
+def test_a_config_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "c.json"
+    p.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="table of keys"):
+        load_train_config(p)

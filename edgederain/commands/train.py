@@ -74,13 +74,14 @@ def _train(
     (batch_size is the batch of one optimizer step, split over the N processes).
     """
     with user_errors():
-        from edgederain.train.config import TrainConfig, load_train_config
+        from edgederain.train.config import TrainConfig, read_train_config
         from edgederain.train.distributed import launched_by_torchrun
         from edgederain.train.loop import train
 
         from edgederain.train.config import FINETUNE_DEFAULTS
 
-        base = load_train_config(config) if config else TrainConfig(**(FINETUNE_DEFAULTS if init else {}))
+        written = read_train_config(config) if config else {}
+        base = TrainConfig.from_dict(written) if config else TrainConfig(**(FINETUNE_DEFAULTS if init else {}))
         flags = dict(
             out_dir=out, stage=stage, model=model, data=data or None, val_data=val_data,
             backgrounds=backgrounds or None, rain=rain, layout=layout, clean_side=clean_side,
@@ -91,11 +92,13 @@ def _train(
             ae_checkpoint=ae_checkpoint, init=init, val_rain=val_rain or None,
             lr_scaling=lr_scaling, lr_batch=lr_batch, sync_bn=sync_bn,
         )
-        if init and model is None and not config:
-            # fine-tuning: the network is the init checkpoint's, whatever its preset
+        start = init or written.get("init")
+        if start and model is None and "model" not in written:
+            # fine-tuning without a named network (no --model, none in the config): the network
+            # is the init checkpoint's, whatever its preset
             from edgederain.train.loop import init_model_config
 
-            flags["model"] = init_model_config(init)
+            flags["model"] = init_model_config(start)
         cfg = _apply_flags(base, flags)
         use_dist = launched_by_torchrun() if distributed is None else distributed
         if not use_dist and launched_by_torchrun() and int(os.environ["WORLD_SIZE"]) > 1:

@@ -221,6 +221,11 @@ FINETUNE_DEFAULTS: dict[str, Any] = {
 
 def load_train_config(path: str | Path) -> TrainConfig:
     """Read a ``.toml`` or ``.json`` training config (unknown keys are errors)."""
+    return TrainConfig.from_dict(read_train_config(path))
+
+
+def read_train_config(path: str | Path) -> dict[str, Any]:
+    """The keys a ``.toml`` or ``.json`` training config sets, as written (not yet checked)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: training config not found")
@@ -240,7 +245,9 @@ def load_train_config(path: str | Path) -> TrainConfig:
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError(f"{p}: cannot parse ({exc})") from None
-    return TrainConfig.from_dict(data)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: a training config is a table of keys, not {type(data).__name__}")
+    return data
 
 
-__all__ = ["ADDED_KEYS", "Amp", "Device", "FINETUNE_DEFAULTS", "LrScaling", "STAGES", "Stage", "TrainConfig", "load_train_config"]
+__all__ = ["ADDED_KEYS", "Amp", "Device", "FINETUNE_DEFAULTS", "LrScaling", "STAGES", "Stage", "TrainConfig", "load_train_config", "read_train_config"]
