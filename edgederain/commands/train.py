@@ -74,11 +74,9 @@ def _train(
     (batch_size is the batch of one optimizer step, split over the N processes).
     """
     with user_errors():
-        from edgederain.train.config import TrainConfig, read_train_config
+        from edgederain.train.config import FINETUNE_DEFAULTS, TrainConfig, read_train_config
         from edgederain.train.distributed import launched_by_torchrun
         from edgederain.train.loop import train
-
-        from edgederain.train.config import FINETUNE_DEFAULTS
 
         written = read_train_config(config) if config else {}
         base = TrainConfig.from_dict(written) if config else TrainConfig(**(FINETUNE_DEFAULTS if init else {}))
