@@ -18,7 +18,7 @@ from edgederain.weights import MODEL_NAMES, PRECISIONS, WEIGHTS_DIR, checkpoint_
 
 REPO = Path(__file__).resolve().parents[1]
 # the network preset each packaged model was trained as (its model card says so too)
-PRESET = {"all-weather": "thesis-veil", "lite": "lite"}
+PRESET = {"all-weather": "thesis-veil", "lite": "lite-veil"}
 
 # Refuse every network connection, so the run proves the package needs none.
 NO_NETWORK = """

@@ -12,7 +12,8 @@ from edgederain.errors import ConfigError
 from edgederain.export import ExportConfig, export_onnx
 from edgederain.export.parity import OnnxRunner, psnr_between, synthetic_frames
 from edgederain.model import ModelConfig, build_model
-from edgederain.model.summary import count_parameters
+from edgederain.model.grow import growable
+from edgederain.model.summary import conv_macs, count_parameters
 from edgederain.train.checkpoint import load_derain_model, save_checkpoint
 from edgederain.train.config import TrainConfig
 from edgederain.train.loop import _init_network
@@ -32,6 +33,16 @@ def _active(name: str, seed: int = 0) -> torch.nn.Module:
 def test_veil_head_adds_8422_parameters_to_thesis():
     extra = count_parameters(build_model("thesis-veil")) - count_parameters(build_model("thesis"))
     assert extra == (256 * 32 + 32) + (32 * 6 + 6) == 8_422
+
+
+def test_lite_veil_is_lite_plus_a_4326_parameter_head_within_the_edge_mac_budget():
+    extra = count_parameters(build_model("lite-veil")) - count_parameters(build_model("lite"))
+    assert extra == (128 * 32 + 32) + (32 * 6 + 6) == 4_326
+    assert growable(build_model("lite").config, build_model("lite-veil").config)
+    # the edge variant's budget: at least 4x fewer multiply-accumulates than thesis at 480 x 320
+    lite_macs, _ = conv_macs(build_model("lite-veil"), 320, 480)
+    thesis_macs, _ = conv_macs(build_model("thesis"), 320, 480)
+    assert 4 * lite_macs <= thesis_macs
 
 
 def test_veil_head_needs_the_single_variant():
