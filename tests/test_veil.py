@@ -11,7 +11,7 @@ import torch
 from edgederain.errors import ConfigError
 from edgederain.export import ExportConfig, export_onnx
 from edgederain.export.parity import OnnxRunner, psnr_between, synthetic_frames
-from edgederain.model import ModelConfig, build_model
+from edgederain.model import ModelConfig, build_model, get_preset
 from edgederain.model.grow import growable
 from edgederain.model.summary import conv_macs, count_parameters
 from edgederain.train.checkpoint import load_derain_model, save_checkpoint
@@ -36,11 +36,12 @@ def test_veil_head_adds_8422_parameters_to_thesis():
 
 
 def test_lite_veil_is_lite_plus_a_4326_parameter_head_within_the_edge_mac_budget():
-    extra = count_parameters(build_model("lite-veil")) - count_parameters(build_model("lite"))
+    lite_veil = build_model("lite-veil")
+    extra = count_parameters(lite_veil) - count_parameters(build_model("lite"))
     assert extra == (128 * 32 + 32) + (32 * 6 + 6) == 4_326
-    assert growable(build_model("lite").config, build_model("lite-veil").config)
+    assert growable(get_preset("lite"), get_preset("lite-veil"))
     # the edge variant's budget: at least 4x fewer multiply-accumulates than thesis at 480 x 320
-    lite_macs, _ = conv_macs(build_model("lite-veil"), 320, 480)
+    lite_macs, _ = conv_macs(lite_veil, 320, 480)
     thesis_macs, _ = conv_macs(build_model("thesis"), 320, 480)
     assert 4 * lite_macs <= thesis_macs
 

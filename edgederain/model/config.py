@@ -117,18 +117,20 @@ class ModelConfig:
         return cls(**data)
 
 
+_THESIS = ModelConfig()
+_LITE = ModelConfig(widths=(16, 32, 64, 128), mspam_widths=(12, 16, 32))
+_TINY = ModelConfig(widths=(8, 16, 32, 64), mspam_widths=(8, 8, 16))
+
 PRESETS: dict[str, ModelConfig] = {
-    "thesis": ModelConfig(),
-    "thesis-k32": ModelConfig(mspam_widths=(32, 32, 64)),
-    "thesis-lstm": ModelConfig(variant="lstm", iterations=6),
-    "thesis-veil": ModelConfig(veil=True),
-    "lite": ModelConfig(widths=(16, 32, 64, 128), mspam_widths=(12, 16, 32)),
-    "lite-veil": ModelConfig(widths=(16, 32, 64, 128), mspam_widths=(12, 16, 32), veil=True),
-    "tiny": ModelConfig(widths=(8, 16, 32, 64), mspam_widths=(8, 8, 16)),
-    "tiny-lstm": ModelConfig(
-        variant="lstm", widths=(8, 16, 32, 64), mspam_widths=(8, 8, 16), iterations=3
-    ),
-    "tiny-veil": ModelConfig(widths=(8, 16, 32, 64), mspam_widths=(8, 8, 16), veil=True),
+    "thesis": _THESIS,
+    "thesis-k32": dataclasses.replace(_THESIS, mspam_widths=(32, 32, 64)),
+    "thesis-lstm": dataclasses.replace(_THESIS, variant="lstm", iterations=6),
+    "thesis-veil": dataclasses.replace(_THESIS, veil=True),
+    "lite": _LITE,
+    "lite-veil": dataclasses.replace(_LITE, veil=True),
+    "tiny": _TINY,
+    "tiny-lstm": dataclasses.replace(_TINY, variant="lstm", iterations=3),
+    "tiny-veil": dataclasses.replace(_TINY, veil=True),
 }
 
 
